@@ -1,0 +1,83 @@
+#include "engine/allocator.h"
+
+#include <bit>
+#include <cstdlib>
+#include <new>
+
+#include "engine/error.h"
+
+namespace kiln {
+
+CachingAllocator& CachingAllocator::host() {
+    // Never destroyed: tensors held in static objects may be freed after main returns.
+    static CachingAllocator* instance = new CachingAllocator();
+    return *instance;
+}
+
+size_t CachingAllocator::size_class(size_t bytes) {
+    if (bytes <= 512) return 512;
+    // Four classes per power of two: 1024, 1280, 1536, 1792, 2048, ...
+    size_t power = std::bit_floor(bytes - 1);
+    size_t step = power / 4;
+    return (bytes + step - 1) / step * step;
+}
+
+void* CachingAllocator::allocate(size_t bytes) {
+    const size_t size = size_class(bytes);
+    std::lock_guard lock(mutex_);
+    ++stats_.allocations;
+    void* ptr = nullptr;
+    auto cached = free_blocks_.find(size);
+    if (cached != free_blocks_.end() && !cached->second.empty()) {
+        ptr = cached->second.back();
+        cached->second.pop_back();
+        stats_.bytes_cached -= size;
+        ++stats_.cache_hits;
+    } else {
+        ptr = std::aligned_alloc(alignment, size);
+        if (!ptr) {  // give the cache back to the OS and try once more
+            for (auto& [block_size, blocks] : free_blocks_)
+                for (void* block : blocks) std::free(block);
+            free_blocks_.clear();
+            stats_.bytes_cached = 0;
+            ptr = std::aligned_alloc(alignment, size);
+        }
+        KILN_CHECK(ptr, "allocator: out of host memory allocating ", bytes, " bytes");
+    }
+    in_use_[ptr] = size;
+    stats_.bytes_in_use += size;
+    if (stats_.bytes_in_use > stats_.peak_bytes_in_use) stats_.peak_bytes_in_use = stats_.bytes_in_use;
+    return ptr;
+}
+
+void CachingAllocator::deallocate(void* ptr) {
+    if (!ptr) return;
+    std::lock_guard lock(mutex_);
+    auto it = in_use_.find(ptr);
+    if (it == in_use_.end()) return;  // not ours: never happens through Storage
+    const size_t size = it->second;
+    in_use_.erase(it);
+    stats_.bytes_in_use -= size;
+    stats_.bytes_cached += size;
+    free_blocks_[size].push_back(ptr);
+}
+
+void CachingAllocator::empty_cache() {
+    std::lock_guard lock(mutex_);
+    for (auto& [size, blocks] : free_blocks_)
+        for (void* block : blocks) std::free(block);
+    free_blocks_.clear();
+    stats_.bytes_cached = 0;
+}
+
+AllocatorStats CachingAllocator::stats() const {
+    std::lock_guard lock(mutex_);
+    return stats_;
+}
+
+CachingAllocator::~CachingAllocator() {
+    empty_cache();
+    for (auto& [ptr, size] : in_use_) std::free(ptr);
+}
+
+}  // namespace kiln

@@ -1,0 +1,55 @@
+// contiguous, clone, to(dtype): copies that keep the graph.
+//   backward: dx = dy (converted back to x's dtype for to())
+#include "engine/autograd.h"
+#include "engine/ops.h"
+#include "engine/ops/checks.h"
+#include "engine/ops/registry.h"
+#include "kernels/cpu/copy.h"
+
+namespace kiln {
+
+KILN_REGISTER_OP(contiguous);
+KILN_REGISTER_OP(clone);
+KILN_REGISTER_OP(to);
+
+namespace {
+
+class CopyBackward : public Node {
+public:
+    CopyBackward(std::string name, DType input_dtype) : name_(std::move(name)), input_dtype_(input_dtype) {}
+    std::string name() const override { return name_; }
+    std::vector<Tensor> backward(const Tensor& dy) override { return {dy.to(input_dtype_)}; }
+
+private:
+    std::string name_;
+    DType input_dtype_;
+};
+
+Tensor copy(const char* node_name, const Tensor& x, DType dtype) {
+    Tensor out = Tensor::empty(x.shape(), dtype, x.device());
+    out.copy_(x);
+    if (needs_grad({x})) record(out, std::make_shared<CopyBackward>(node_name, x.dtype()), {x});
+    return out;
+}
+
+}  // namespace
+
+Tensor Tensor::contiguous() const {
+    check_tensor("contiguous", "x", *this);
+    return is_contiguous() ? *this : copy("ContiguousBackward", *this, dtype());
+}
+
+Tensor Tensor::clone() const {
+    check_tensor("clone", "x", *this);
+    return copy("CloneBackward", *this, dtype());
+}
+
+Tensor Tensor::to(DType target) const {
+    check_tensor("to", "x", *this);
+    if (target == dtype()) return *this;
+    KILN_CHECK(!requires_grad() || is_floating(target), "to: cannot convert a tensor that requires grad to ",
+               dtype_name(target));
+    return copy("ToBackward", *this, target);
+}
+
+}  // namespace kiln

@@ -1,0 +1,163 @@
+// matmul (batched, broadcasting) and linear, on GEMM (kernels/cpu/gemm.cpp).
+//   matmul: C = A @ B            dA = dC @ B^T,  dB = A^T @ dC   (summed over broadcast batch dims)
+//   linear: y = x @ W^T + b      dx = dy @ W,    dW = dy^T @ x,  db = sum_rows dy
+#include "engine/autograd.h"
+#include "engine/ops.h"
+#include "engine/ops/checks.h"
+#include "engine/ops/registry.h"
+#include "kernels/cpu/gemm.h"
+
+namespace kiln {
+
+KILN_REGISTER_OP(matmul);
+KILN_REGISTER_OP(linear);
+
+namespace {
+
+Shape batch_dims(const Tensor& t) { return Shape(t.shape().begin(), t.shape().end() - 2); }
+
+class MatmulBackward : public Node {
+public:
+    MatmulBackward(Tensor a, Tensor b) : a_(std::move(a)), b_(std::move(b)) {}
+    std::string name() const override { return "MatmulBackward"; }
+    void release_saved() override {
+        a_ = Tensor();
+        b_ = Tensor();
+    }
+    std::vector<Tensor> backward(const Tensor& dy) override {
+        Tensor da, db;
+        if (next[0]) da = sum_to(matmul(dy, b_.transpose(-1, -2)), a_.shape());
+        if (next[1]) db = sum_to(matmul(a_.transpose(-1, -2), dy), b_.shape());
+        return {da, db};
+    }
+
+private:
+    Tensor a_, b_;
+};
+
+// a [..., n, k] @ b [..., k, m], both at least 2-D.
+Tensor matmul_2d_or_more(const Tensor& a, const Tensor& b) {
+    const int64_t n = a.size(-2), k = a.size(-1), m = b.size(-1);
+    KILN_CHECK(b.size(-2) == k, "matmul: a ", shape_str(a.shape()), " has ", k, " columns but b ",
+               shape_str(b.shape()), " has ", b.size(-2), " rows");
+    Shape batch = broadcast_shapes(batch_dims(a), batch_dims(b), "matmul");
+    Shape a_full = batch, b_full = batch, out_shape = batch;
+    a_full.insert(a_full.end(), {n, k});
+    b_full.insert(b_full.end(), {k, m});
+    out_shape.insert(out_shape.end(), {n, m});
+    // Contiguous matrices, batch dims broadcast with stride 0.
+    const Tensor a_expanded = a.detach().contiguous().expand(a_full);
+    const Tensor b_expanded = b.detach().contiguous().expand(b_full);
+    Tensor out = Tensor::empty(out_shape, a.dtype(), a.device());
+    const int64_t batch_count = numel_of(batch);
+    dispatch_floating(a.dtype(), "matmul", [&]<typename T>() {
+        for (int64_t i = 0; i < batch_count; ++i) {
+            // offset of matrix i in each operand, from its (possibly 0) batch strides
+            int64_t a_offset = 0, b_offset = 0, rest = i;
+            for (int64_t d = int64_t(batch.size()) - 1; d >= 0; --d) {
+                const int64_t index = rest % batch[size_t(d)];
+                rest /= batch[size_t(d)];
+                a_offset += index * a_expanded.strides()[size_t(d)];
+                b_offset += index * b_expanded.strides()[size_t(d)];
+            }
+            cpu::gemm<T>(false, false, n, m, k, T(1), a_expanded.data<T>() + a_offset, k,
+                         b_expanded.data<T>() + b_offset, m, T(0), out.data<T>() + i * n * m, m);
+        }
+    });
+    if (needs_grad({a, b})) record(out, std::make_shared<MatmulBackward>(a.detach(), b.detach()), {a, b});
+    return out;
+}
+
+class LinearBackward : public Node {
+public:
+    LinearBackward(Tensor x, Tensor weight, bool has_bias) : x_(std::move(x)), weight_(std::move(weight)), has_bias_(has_bias) {}
+    std::string name() const override { return "LinearBackward"; }
+    void release_saved() override {
+        x_ = Tensor();
+        weight_ = Tensor();
+    }
+    std::vector<Tensor> backward(const Tensor& dy) override {
+        const int64_t rows = x_.size(0), in = x_.size(1), out = weight_.size(0);
+        const Tensor dy2 = dy.contiguous().reshape({rows, out});
+        Tensor dx, dweight, dbias;
+        dispatch_floating(dy.dtype(), "linear", [&]<typename T>() {
+            if (next[0]) {
+                dx = Tensor::empty({rows, in}, dy.dtype());
+                cpu::gemm<T>(false, false, rows, in, out, T(1), dy2.data<T>(), out, weight_.data<T>(), in, T(0),
+                             dx.data<T>(), in);
+            }
+            if (next[1]) {
+                dweight = Tensor::empty({out, in}, dy.dtype());
+                cpu::gemm<T>(true, false, out, in, rows, T(1), dy2.data<T>(), out, x_.data<T>(), in, T(0),
+                             dweight.data<T>(), in);
+            }
+        });
+        if (has_bias_ && next[2]) dbias = sum(dy2, {0});
+        if (dx.defined()) dx = dx.reshape(input_shape);
+        return {dx, dweight, dbias};
+    }
+    Shape input_shape;
+
+private:
+    Tensor x_, weight_;  // x as [rows, in], both contiguous
+    bool has_bias_;
+};
+
+}  // namespace
+
+Tensor matmul(const Tensor& a, const Tensor& b) {
+    check_floating("matmul", "a", a);
+    check_floating("matmul", "b", b);
+    check_same_kind("matmul", "b", b, "a", a);
+    KILN_CHECK(a.dim() >= 1 && b.dim() >= 1, "matmul: operands must be at least 1-D, got a ", shape_str(a.shape()),
+               " and b ", shape_str(b.shape()));
+    // torch.matmul: a vector becomes a 1-row (a) or 1-column (b) matrix, and that dim is removed again.
+    const Tensor a2 = a.dim() == 1 ? a.unsqueeze(0) : a;
+    const Tensor b2 = b.dim() == 1 ? b.unsqueeze(-1) : b;
+    Tensor out = matmul_2d_or_more(a2, b2);
+    if (b.dim() == 1) out = out.squeeze(-1);
+    if (a.dim() == 1) out = out.squeeze(a.dim() == 1 && b.dim() == 1 ? -1 : -2);
+    return out;
+}
+
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+    check_floating("linear", "x", x);
+    check_floating("linear", "weight", weight);
+    check_same_kind("linear", "weight", weight, "x", x);
+    KILN_CHECK(weight.dim() == 2, "linear: weight must be [out, in], got ", shape_str(weight.shape()));
+    KILN_CHECK(x.dim() >= 1 && x.size(-1) == weight.size(1), "linear: x ", shape_str(x.shape()),
+               " has last dim ", x.dim() ? x.size(-1) : 0, " but weight ", shape_str(weight.shape()), " expects ",
+               weight.size(1), " input features");
+    const int64_t in = weight.size(1), out = weight.size(0), rows = x.numel() / std::max<int64_t>(in, 1);
+    if (bias.defined()) {
+        check_floating("linear", "bias", bias);
+        check_same_kind("linear", "bias", bias, "x", x);
+        KILN_CHECK(bias.shape() == Shape{out}, "linear: bias must be [", out, "] for weight ",
+                   shape_str(weight.shape()), ", got ", shape_str(bias.shape()));
+    }
+    const Tensor x2 = x.detach().contiguous().reshape({rows, in});
+    const Tensor w = weight.detach().contiguous();
+    Tensor y = Tensor::empty({rows, out}, x.dtype(), x.device());
+    dispatch_floating(x.dtype(), "linear", [&]<typename T>() {
+        T beta = T(0);
+        if (bias.defined()) {  // every row starts as the bias; the GEMM adds x @ W^T (beta = 1)
+            const Tensor b = bias.detach().contiguous();
+            for (int64_t r = 0; r < rows; ++r) std::copy(b.data<T>(), b.data<T>() + out, y.data<T>() + r * out);
+            beta = T(1);
+        }
+        cpu::gemm<T>(false, true, rows, out, in, T(1), x2.data<T>(), in, w.data<T>(), in, beta, y.data<T>(), out);
+    });
+    Shape out_shape = x.shape();
+    out_shape.back() = out;
+    y = y.reshape(out_shape);
+    std::vector<Tensor> inputs{x, weight};
+    if (bias.defined()) inputs.push_back(bias);
+    if (needs_grad(inputs)) {
+        auto node = std::make_shared<LinearBackward>(x2, w, bias.defined());
+        node->input_shape = x.shape();
+        record(y, node, inputs);
+    }
+    return y;
+}
+
+}  // namespace kiln

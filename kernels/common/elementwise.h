@@ -1,0 +1,86 @@
+#pragma once
+// Element-wise formulas, forward and derivative side by side, shared by every
+// backend. Each unary op gives f(x) and df/dx (which may use y = f(x)); each
+// binary op gives f(a, b), df/da and df/db.
+#include <cmath>
+
+#include "kernels/common/hd.h"
+
+namespace kiln::math {
+
+enum class UnaryOp { neg, exp, log, sqrt, abs, pow, clamp };
+
+// Scalar parameters of the parameterised unary ops.
+struct UnaryParams {
+    double exponent = 1;  // pow
+    double lo = 0, hi = 0;  // clamp bounds (use +-infinity for "no bound")
+};
+
+template <typename T>
+KILN_HD T unary_forward(UnaryOp op, T x, const UnaryParams& p) {
+    switch (op) {
+        case UnaryOp::neg: return -x;
+        case UnaryOp::exp: return std::exp(x);
+        case UnaryOp::log: return std::log(x);
+        case UnaryOp::sqrt: return std::sqrt(x);
+        case UnaryOp::abs: return std::abs(x);
+        case UnaryOp::pow: return std::pow(x, T(p.exponent));
+        case UnaryOp::clamp: return x < T(p.lo) ? T(p.lo) : (x > T(p.hi) ? T(p.hi) : x);
+    }
+    return x;
+}
+
+// dy/dx at x, where y = f(x).
+template <typename T>
+KILN_HD T unary_derivative(UnaryOp op, T x, T y, const UnaryParams& p) {
+    switch (op) {
+        case UnaryOp::neg: return T(-1);
+        case UnaryOp::exp: return y;                         // d e^x = e^x
+        case UnaryOp::log: return T(1) / x;                  // d ln x = 1/x
+        case UnaryOp::sqrt: return T(0.5) / y;               // d sqrt x = 1/(2 sqrt x)
+        case UnaryOp::abs: return x > T(0) ? T(1) : (x < T(0) ? T(-1) : T(0));  // sign(x), 0 at 0
+        case UnaryOp::pow:                                   // d x^n = n x^(n-1)
+            return p.exponent == 0 ? T(0) : T(p.exponent) * std::pow(x, T(p.exponent - 1));
+        case UnaryOp::clamp: return (x >= T(p.lo) && x <= T(p.hi)) ? T(1) : T(0);  // passes inside [lo, hi]
+    }
+    return T(0);
+}
+
+enum class BinaryOp { add, sub, mul, div };
+
+template <typename T>
+KILN_HD T binary_forward(BinaryOp op, T a, T b) {
+    switch (op) {
+        case BinaryOp::add: return a + b;
+        case BinaryOp::sub: return a - b;
+        case BinaryOp::mul: return a * b;
+        case BinaryOp::div: return a / b;
+    }
+    return a;
+}
+
+// d f(a, b) / da
+template <typename T>
+KILN_HD T binary_derivative_a(BinaryOp op, T /*a*/, T b) {
+    switch (op) {
+        case BinaryOp::add: return T(1);
+        case BinaryOp::sub: return T(1);
+        case BinaryOp::mul: return b;
+        case BinaryOp::div: return T(1) / b;
+    }
+    return T(0);
+}
+
+// d f(a, b) / db
+template <typename T>
+KILN_HD T binary_derivative_b(BinaryOp op, T a, T b) {
+    switch (op) {
+        case BinaryOp::add: return T(1);
+        case BinaryOp::sub: return T(-1);
+        case BinaryOp::mul: return a;
+        case BinaryOp::div: return -a / (b * b);  // d (a/b) / db = -a/b^2
+    }
+    return T(0);
+}
+
+}  // namespace kiln::math

@@ -52,7 +52,7 @@ Batch make_parts(int64_t count, Generator& generator) {
 }
 
 // mean over the batch of -log softmax(logits)[label]
-Tensor cross_entropy(const Tensor& logits, const Tensor& onehot) {
+Tensor cross_entropy_by_hand(const Tensor& logits, const Tensor& onehot) {
     const Tensor shift = max(logits, 1, true).values.detach();  // for stability; the loss does not depend on it
     const Tensor log_sum_exp = log(sum(exp(logits - shift), {1}, true)) + shift;
     return -mean(sum((logits - log_sum_exp) * onehot, {1}));
@@ -101,7 +101,7 @@ int run_demo(const DemoOptions& options) {
         for (int64_t start = 0; start < train_count; start += options.batch_size) {
             const int64_t size = std::min<int64_t>(options.batch_size, train_count - start);
             const Tensor loss =
-                cross_entropy(forward(train.images.narrow(0, start, size)), train.onehot.narrow(0, start, size));
+                cross_entropy_by_hand(forward(train.images.narrow(0, start, size)), train.onehot.narrow(0, start, size));
             loss.backward();
             NoGradGuard no_grad;
             for (Tensor& p : params) {  // SGD step, then clear the gradient for the next batch

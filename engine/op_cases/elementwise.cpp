@@ -53,4 +53,6 @@ void add_elementwise(std::vector<OpCase>& cases, std::vector<ErrorCase>& errors)
     errors.push_back({"clamp", "no bound", [] { clamp(f32({2}), {}, {}); }, "at least one of lo and hi"});
 }
 
+KILN_REGISTER_CASES(add_elementwise);
+
 }  // namespace kiln::case_tables

@@ -36,4 +36,6 @@ void add_matmul(std::vector<OpCase>& cases, std::vector<ErrorCase>& errors) {
     errors.push_back({"linear", "1-D weight", [] { linear(f32({2, 4}), f32({4})); }, "weight must be [out, in]"});
 }
 
+KILN_REGISTER_CASES(add_matmul);
+
 }  // namespace kiln::case_tables

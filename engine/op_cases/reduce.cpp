@@ -35,4 +35,6 @@ void add_reduce(std::vector<OpCase>& cases, std::vector<ErrorCase>& errors) {
                       "sum_to: cannot broadcast a [2, 3] with b [4]"});
 }
 
+KILN_REGISTER_CASES(add_reduce);
+
 }  // namespace kiln::case_tables

@@ -35,6 +35,12 @@ void add_shape(std::vector<OpCase>& cases, std::vector<ErrorCase>& errors) {
     cases.push_back({"expand", "size-1 and new leading dims", {{3, 1}}, [](const Inputs& x) { return x[0].expand({2, 3, 4}); }});
     errors.push_back({"expand", "non-1 dim", [] { f32({3}).expand({4}); }, "expand: cannot expand [3] to [4]"});
 
+    cases.push_back({"flatten", "NCHW to [N, CHW]", {{2, 3, 2, 2}}, [](const Inputs& x) { return flatten(x[0]); }});
+    cases.push_back({"flatten", "middle dims of a transpose", {{2, 3, 4}},
+                     [](const Inputs& x) { return flatten(x[0].transpose(0, 2), 0, 1); }});
+    errors.push_back({"flatten", "start after end", [] { flatten(f32({2, 3, 4}), 2, 1); },
+                      "flatten: start_dim 2 is after end_dim 1"});
+
     cases.push_back({"contiguous", "of a transpose", {{3, 4}},
                      [](const Inputs& x) { return x[0].transpose(0, 1).contiguous(); }});
     errors.push_back({"contiguous", "undefined tensor", [] { Tensor().contiguous(); },
@@ -66,5 +72,7 @@ void add_shape(std::vector<OpCase>& cases, std::vector<ErrorCase>& errors) {
     errors.push_back({"stack", "shapes differ", [] { stack({f32({2, 3}), f32({3, 2})}, 0); },
                       "stack: tensors[1] [3, 2] differs from tensors[0] [2, 3]"});
 }
+
+KILN_REGISTER_CASES(add_shape);
 
 }  // namespace kiln::case_tables

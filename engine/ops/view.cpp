@@ -1,4 +1,4 @@
-// Views: reshape/view, permute/transpose, narrow, squeeze/unsqueeze, expand.
+// Views: reshape/view/flatten, permute/transpose, narrow, squeeze/unsqueeze, expand.
 // A view shares storage with its input and changes only shape, strides and
 // offset; its backward maps the gradient back to the input's shape:
 //   reshape family: dx = dy.reshape(x.shape)
@@ -23,6 +23,7 @@ KILN_REGISTER_OP(narrow);
 KILN_REGISTER_OP(squeeze);
 KILN_REGISTER_OP(unsqueeze);
 KILN_REGISTER_OP(expand);
+KILN_REGISTER_OP(flatten);
 
 namespace {
 
@@ -250,6 +251,20 @@ Tensor Tensor::expand(const Shape& requested) const {
     Tensor out = make_view(*this, new_shape, new_strides, offset());
     if (needs_grad({*this})) record(out, std::make_shared<ExpandBackward>(shape()), {*this});
     return out;
+}
+
+Tensor flatten(const Tensor& x, int64_t start_dim, int64_t end_dim) {
+    check_tensor("flatten", "x", x);
+    if (x.dim() == 0) return x.reshape({1});
+    start_dim = wrap_dim(start_dim, x.dim(), "flatten");
+    end_dim = wrap_dim(end_dim, x.dim(), "flatten");
+    KILN_CHECK(start_dim <= end_dim, "flatten: start_dim ", start_dim, " is after end_dim ", end_dim);
+    Shape shape(x.shape().begin(), x.shape().begin() + start_dim);
+    int64_t merged = 1;
+    for (int64_t d = start_dim; d <= end_dim; ++d) merged *= x.shape()[size_t(d)];
+    shape.push_back(merged);
+    shape.insert(shape.end(), x.shape().begin() + end_dim + 1, x.shape().end());
+    return x.reshape(shape);
 }
 
 }  // namespace kiln

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "apps/demo.h"
+#include "apps/optim_playground.h"
 #include "engine/gradcheck.h"
 #include "engine/ops/registry.h"
 
@@ -75,10 +76,25 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(1, 1000000));
     demo->add_option("--seed", demo_options.seed, "seed of the data and the initial weights")->capture_default_str();
 
+    kiln::apps::PlaygroundOptions playground;
+    CLI::App* optim = app.add_subcommand("optim", "run optimizers on a 2-D test function; CSV and SVG of their paths");
+    optim->add_option("--function", playground.function, "rosenbrock, beale, bowl or saddle")->capture_default_str();
+    optim->add_option("--optimizer", playground.optimizers,
+                      "kind[:key=value,...], repeatable, e.g. adam:lr=0.05,beta1=0.8 (kinds: sgd, adagrad, rmsprop, "
+                      "adam, adamw, lion); default: sgd, momentum, rmsprop, adam and lion tuned for the function");
+    optim->add_option("--steps", playground.steps, "steps per optimizer (default: the function's)")
+        ->check(CLI::Range(1, 1000000));
+    optim->add_option("--condition", playground.condition, "bowl: condition number kappa")->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    optim->add_option("--start", playground.start, "start point x y")->expected(2);
+    optim->add_option("--csv", playground.csv_path, "write the trajectories here (default: stdout)");
+    optim->add_option("--svg", playground.svg_path, "write a picture of the contours and paths here");
+
     CLI11_PARSE(app, argc, argv);
     try {
         if (*gradcheck) return run_gradcheck_command(only_op);
         if (*demo) return kiln::apps::run_demo(demo_options);
+        if (*optim) return kiln::apps::run_optim_playground(playground);
     } catch (const std::exception& error) {
         std::fprintf(stderr, "%s\n", error.what());
         return 1;

@@ -6,6 +6,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config
   libopenblas-openmp-dev   # OpenMP build of OpenBLAS: its threads are our OpenMP threads, never a second pool
   doctest-dev libstb-dev nlohmann-json3-dev libcli11-dev
+  libboost-context-dev     # fibers for the SIMT emulator (one per CUDA thread)
 )
 missing=()
 for p in "${packages[@]}"; do

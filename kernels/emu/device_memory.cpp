@@ -1,0 +1,86 @@
+#include "kernels/emu/device_memory.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <mutex>
+
+#include "kernels/common/error.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define KILN_ASAN 1
+#else
+#define KILN_ASAN 0
+#endif
+
+namespace kiln::simt {
+
+namespace {
+constexpr unsigned char canary = 0xA5;
+std::mutex allocations_mutex;
+std::map<unsigned char*, size_t>& allocations() {  // start -> size (without guard)
+    static auto* live = new std::map<unsigned char*, size_t>();
+    return *live;
+}
+}  // namespace
+
+void arm_guard(unsigned char* guard_start) {
+    std::memset(guard_start, canary, guard_bytes);
+#if KILN_ASAN
+    ASAN_POISON_MEMORY_REGION(guard_start, guard_bytes);
+#endif
+}
+
+void disarm_guard(unsigned char* guard_start) {
+#if KILN_ASAN
+    ASAN_UNPOISON_MEMORY_REGION(guard_start, guard_bytes);
+#else
+    (void)guard_start;
+#endif
+}
+
+bool guard_intact(const unsigned char* guard_start) {
+#if KILN_ASAN
+    (void)guard_start;
+    return true;  // poisoned: ASan has already reported any access
+#else
+    for (size_t i = 0; i < guard_bytes; ++i)
+        if (guard_start[i] != canary) return false;
+    return true;
+#endif
+}
+
+void* device_allocate(size_t bytes) {
+    auto* start = static_cast<unsigned char*>(std::malloc(bytes + guard_bytes));
+    KILN_CHECK(start, "emu: out of memory allocating ", bytes, " bytes of device memory");
+    arm_guard(start + bytes);
+    std::lock_guard lock(allocations_mutex);
+    allocations()[start] = bytes;
+    return start;
+}
+
+void device_free(void* pointer) {
+    if (!pointer) return;
+    auto* start = static_cast<unsigned char*>(pointer);
+    {
+        std::lock_guard lock(allocations_mutex);
+        auto it = allocations().find(start);
+        if (it == allocations().end()) return;
+        disarm_guard(start + it->second);
+        allocations().erase(it);
+    }
+    std::free(start);
+}
+
+void check_guards(const char* kernel_name) {
+    std::lock_guard lock(allocations_mutex);
+    for (const auto& [start, bytes] : allocations()) {
+        if (guard_intact(start + bytes)) continue;
+        arm_guard(start + bytes);  // report once, then keep watching
+        fail("emu: kernel ", kernel_name, " wrote past the end of a ", bytes,
+             "-byte device buffer (the guard after it was overwritten)");
+    }
+}
+
+}  // namespace kiln::simt

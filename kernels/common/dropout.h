@@ -15,6 +15,17 @@ KILN_HD bool dropout_keep(uint64_t seed, uint64_t offset, uint64_t index, float 
     return philox_uniform(seed, offset, index) >= p;
 }
 
+// dropout_keep for draws 4 block .. 4 block + 3 from one Philox call: draw i
+// is lane i % 4 of counter offset + i / 4, exactly as philox_uniform reads it.
+struct DropoutKeep4 {
+    bool keep[4];
+};
+KILN_HD DropoutKeep4 dropout_keep4(uint64_t seed, uint64_t offset, uint64_t block, float p) {
+    const Philox4 r = philox4x32_10(seed, offset + block);
+    return {{uint_to_unit_float(r.v[0]) >= p, uint_to_unit_float(r.v[1]) >= p, uint_to_unit_float(r.v[2]) >= p,
+             uint_to_unit_float(r.v[3]) >= p}};
+}
+
 // The factor for kept values: 1 / (1 - p), and 0 for p = 1 (nothing is kept).
 KILN_HD double dropout_scale(double p) { return p < 1 ? 1 / (1 - p) : 0; }
 

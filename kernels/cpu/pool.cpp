@@ -54,10 +54,10 @@ void max_pool2d_forward(T* y, int64_t* argmax, const T* x, const Pool2dGeometry&
                 for (int64_t h = rows.begin; h < rows.end; ++h)
                     for (int64_t w = cols.begin; w < cols.end; ++w) {
                         const T value = plane[h * g.width + w];
-                        if (value > best_value || (std::isnan(value) && !std::isnan(best_value))) {
-                            best_value = value;
-                            best = h * g.width + w;
-                        }
+                        // select, not branch: on random data the branch is a coin toss
+                        const bool take = value > best_value || (std::isnan(value) && !std::isnan(best_value));
+                        best_value = take ? value : best_value;
+                        best = take ? h * g.width + w : best;
                     }
                 const int64_t o = (p * g.out_height + oh) * g.out_width + ow;
                 y[o] = best_value;

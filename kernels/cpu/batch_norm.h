@@ -1,0 +1,44 @@
+#pragma once
+// Batch normalisation over x [N, C, S] (S = H * W, or 1 for x [N, C]); each
+// channel c is normalised over its m = N * S values.
+//
+// training: mean = sum x / m,  var = sum (x - mean)^2 / m  (biased),  rstd = 1 / sqrt(var + eps)
+//           running_mean = (1 - momentum) running_mean + momentum mean
+//           running_var  = (1 - momentum) running_var  + momentum var m / (m - 1)   (unbiased)
+// eval:     mean = running_mean,  rstd = 1 / sqrt(running_var + eps)
+//
+// y = gamma * (x - mean) * rstd + beta
+// training backward (mean and rstd depend on x):
+//   dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)),  dxhat = dy * gamma,  xhat = (x - mean) * rstd
+// eval backward (mean and rstd are constants):
+//   dx = dy * gamma * rstd
+// dgamma = sum dy * xhat,  dbeta = sum dy   (sums over N and S)
+//
+// The forward saves exactly what the backward needs: mean and rstd per channel.
+// gamma (weight) and beta (bias) may be null (= 1 and 0); so may the
+// running statistics in training and the gradients not wanted in backward.
+// The engine (engine/ops/batch_norm.cpp) checks the arguments; training needs m > 1.
+#include <cstdint>
+
+namespace kiln::cpu {
+
+// mean, rstd [C] from the batch; updates running_mean, running_var [C] in place when not null.
+template <typename T>
+void batch_norm_batch_statistics(T* mean, T* rstd, T* running_mean, T* running_var, const T* x, int64_t N, int64_t C,
+                                 int64_t S, double momentum, double eps);
+
+// mean, rstd [C] from the running statistics (eval mode).
+template <typename T>
+void batch_norm_running_statistics(T* mean, T* rstd, const T* running_mean, const T* running_var, int64_t C,
+                                   double eps);
+
+template <typename T>
+void batch_norm_forward(T* y, const T* x, const T* mean, const T* rstd, const T* weight, const T* bias, int64_t N,
+                        int64_t C, int64_t S);
+
+// Adds into dx [N, C, S], dweight [C], dbias [C] (each may be null).
+template <typename T>
+void batch_norm_backward(T* dx, T* dweight, T* dbias, const T* dy, const T* x, const T* mean, const T* rstd,
+                         const T* weight, int64_t N, int64_t C, int64_t S, bool training);
+
+}  // namespace kiln::cpu

@@ -1,0 +1,46 @@
+#pragma once
+// 2-D pooling over NCHW planes: x is [planes, H, W] (planes = N * C), y is
+// [planes, OH, OW]. Every plane is pooled on its own, so the loops run in
+// parallel over planes. The engine (engine/ops/pool.cpp) checks the arguments;
+// these kernels assume them valid: every window holds at least one input
+// element (padding <= kernel / 2 and, in ceil mode, the last window starts
+// inside the input or its left padding).
+//
+// Window of output (oh, ow): rows [oh * stride_h - pad_h, + kernel_h), columns
+// likewise, clipped to the input.
+//   max_pool2d: y = max over the window (padding counts as -inf; NaN wins)
+//               argmax = h * W + w of the first maximal element
+//               dx[argmax] += dy
+//   avg_pool2d: y = sum over the window / divisor, where divisor is the window
+//               clipped to the padded input (count_include_pad) or to the input
+//               dx[window] += dy / divisor
+// adaptive_avg_pool2d: output cell (i, j) averages rows
+//   [floor(i H / OH), ceil((i + 1) H / OH)) and the same for columns
+//               dx[cell] += dy / cell size
+#include <cstdint>
+
+namespace kiln::cpu {
+
+struct Pool2dGeometry {
+    int64_t planes, height, width;         // input [planes, height, width]
+    int64_t out_height, out_width;         // output [planes, out_height, out_width]
+    int64_t kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w;
+};
+
+template <typename T>
+void max_pool2d_forward(T* y, int64_t* argmax, const T* x, const Pool2dGeometry& g);
+template <typename T>
+void max_pool2d_backward(T* dx, const T* dy, const int64_t* argmax, const Pool2dGeometry& g);
+
+template <typename T>
+void avg_pool2d_forward(T* y, const T* x, const Pool2dGeometry& g, bool count_include_pad);
+template <typename T>
+void avg_pool2d_backward(T* dx, const T* dy, const Pool2dGeometry& g, bool count_include_pad);
+
+// Only planes, height, width, out_height, out_width of `g` are used.
+template <typename T>
+void adaptive_avg_pool2d_forward(T* y, const T* x, const Pool2dGeometry& g);
+template <typename T>
+void adaptive_avg_pool2d_backward(T* dx, const T* dy, const Pool2dGeometry& g);
+
+}  // namespace kiln::cpu

@@ -1,7 +1,9 @@
-// neg, exp, log, sqrt, abs, pow (scalar exponent), clamp.
+// neg, exp, log, sqrt, abs, pow (scalar exponent), clamp, and the machinery
+// that the activations (engine/ops/activation.cpp) share with them.
 //   forward:  y = f(x)
 //   backward: dx = dy * f'(x, y)
-// Formulas: kernels/common/elementwise.h. Loops: kernels/cpu/elementwise.cpp.
+// Formulas: kernels/common/elementwise.h (activations: kernels/common/activation.h).
+// Loops: kernels/cpu/elementwise.cpp.
 #include <cctype>
 #include <limits>
 
@@ -9,6 +11,7 @@
 #include "engine/ops.h"
 #include "engine/ops/checks.h"
 #include "engine/ops/registry.h"
+#include "engine/ops/unary.h"
 #include "kernels/cpu/elementwise.h"
 
 namespace kiln {
@@ -34,6 +37,14 @@ const char* op_name(UnaryOp op) {
         case UnaryOp::abs: return "abs";
         case UnaryOp::pow: return "pow";
         case UnaryOp::clamp: return "clamp";
+        case UnaryOp::relu: return "relu";
+        case UnaryOp::leaky_relu: return "leaky_relu";
+        case UnaryOp::sigmoid: return "sigmoid";
+        case UnaryOp::tanh: return "tanh";
+        case UnaryOp::silu: return "silu";
+        case UnaryOp::hardswish: return "hardswish";
+        case UnaryOp::hardsigmoid: return "hardsigmoid";
+        case UnaryOp::gelu: return "gelu";
     }
     return "?";
 }
@@ -44,9 +55,17 @@ public:
     // alias of it keeps the data without a reference cycle through grad_fn).
     UnaryBackward(UnaryOp op, const math::UnaryParams& params, Tensor x, Tensor y)
         : op_(op), params_(params), x_(std::move(x)), y_(std::move(y)) {}
-    std::string name() const override {
-        std::string n = op_name(op_);
-        n[0] = char(std::toupper(n[0]));
+    std::string name() const override {  // leaky_relu -> LeakyReluBackward
+        std::string n;
+        bool upper = true;
+        for (const char* c = op_name(op_); *c; ++c) {
+            if (*c == '_') {
+                upper = true;
+                continue;
+            }
+            n += upper ? char(std::toupper(*c)) : *c;
+            upper = false;
+        }
         return n + "Backward";
     }
     void release_saved() override {
@@ -69,7 +88,9 @@ private:
     Tensor x_, y_;
 };
 
-Tensor unary(UnaryOp op, const Tensor& x, const math::UnaryParams& params = {}) {
+}  // namespace
+
+Tensor unary(UnaryOp op, const Tensor& x, const math::UnaryParams& params) {
     const char* name = op_name(op);
     check_floating(name, "x", x);
     const Tensor input = x.detach().contiguous();
@@ -80,8 +101,6 @@ Tensor unary(UnaryOp op, const Tensor& x, const math::UnaryParams& params = {}) 
     if (needs_grad({x})) record(y, std::make_shared<UnaryBackward>(op, params, input, y.detach()), {x});
     return y;
 }
-
-}  // namespace
 
 Tensor neg(const Tensor& x) { return unary(UnaryOp::neg, x); }
 Tensor exp(const Tensor& x) { return unary(UnaryOp::exp, x); }

@@ -1,19 +1,27 @@
 #pragma once
 // Element-wise formulas, forward and derivative side by side, shared by every
 // backend. Each unary op gives f(x) and df/dx (which may use y = f(x)); each
-// binary op gives f(a, b), df/da and df/db.
+// binary op gives f(a, b), df/da and df/db. The activations' formulas are in
+// kernels/common/activation.h; the switch below only routes to them.
 #include <cmath>
 
+#include "kernels/common/activation.h"
 #include "kernels/common/hd.h"
 
 namespace kiln::math {
 
-enum class UnaryOp { neg, exp, log, sqrt, abs, pow, clamp };
+enum class UnaryOp {
+    neg, exp, log, sqrt, abs, pow, clamp,
+    // activations (kernels/common/activation.h)
+    relu, leaky_relu, sigmoid, tanh, silu, hardswish, hardsigmoid, gelu
+};
 
 // Scalar parameters of the parameterised unary ops.
 struct UnaryParams {
     double exponent = 1;  // pow
     double lo = 0, hi = 0;  // clamp bounds (use +-infinity for "no bound")
+    double negative_slope = 0.01;  // leaky_relu
+    bool gelu_tanh = false;        // gelu: tanh approximation instead of erf
 };
 
 template <typename T>
@@ -26,6 +34,14 @@ KILN_HD T unary_forward(UnaryOp op, T x, const UnaryParams& p) {
         case UnaryOp::abs: return std::abs(x);
         case UnaryOp::pow: return std::pow(x, T(p.exponent));
         case UnaryOp::clamp: return x < T(p.lo) ? T(p.lo) : (x > T(p.hi) ? T(p.hi) : x);
+        case UnaryOp::relu: return relu(x);
+        case UnaryOp::leaky_relu: return leaky_relu(x, T(p.negative_slope));
+        case UnaryOp::sigmoid: return sigmoid(x);
+        case UnaryOp::tanh: return std::tanh(x);
+        case UnaryOp::silu: return silu(x);
+        case UnaryOp::hardswish: return hardswish(x);
+        case UnaryOp::hardsigmoid: return hardsigmoid(x);
+        case UnaryOp::gelu: return p.gelu_tanh ? gelu_tanh(x) : gelu(x);
     }
     return x;
 }
@@ -42,6 +58,14 @@ KILN_HD T unary_derivative(UnaryOp op, T x, T y, const UnaryParams& p) {
         case UnaryOp::pow:                                   // d x^n = n x^(n-1)
             return p.exponent == 0 ? T(0) : T(p.exponent) * std::pow(x, T(p.exponent - 1));
         case UnaryOp::clamp: return (x >= T(p.lo) && x <= T(p.hi)) ? T(1) : T(0);  // passes inside [lo, hi]
+        case UnaryOp::relu: return relu_derivative(x);
+        case UnaryOp::leaky_relu: return leaky_relu_derivative(x, T(p.negative_slope));
+        case UnaryOp::sigmoid: return sigmoid_derivative_from_output(y);
+        case UnaryOp::tanh: return tanh_derivative_from_output(y);
+        case UnaryOp::silu: return silu_derivative(x);
+        case UnaryOp::hardswish: return hardswish_derivative(x);
+        case UnaryOp::hardsigmoid: return hardsigmoid_derivative(x);
+        case UnaryOp::gelu: return p.gelu_tanh ? gelu_tanh_derivative(x) : gelu_derivative(x);
     }
     return T(0);
 }

@@ -9,7 +9,9 @@
 #include "engine/allocator.h"
 #include "engine/autograd.h"
 #include "engine/random.h"
-#include "kernels/cpu/copy.h"
+#include "engine/backend.h"
+#include "engine/cuda_device.h"
+#include "kernels/emu/device_memory.h"
 #include "kernels/cpu/random.h"
 
 namespace kiln {
@@ -41,11 +43,28 @@ std::string Device::str() const {
 // ---------------------------------------------------------------- Storage
 
 Storage::Storage(size_t bytes, Device device) : bytes(bytes), device(device) {
-    KILN_CHECK(device.is_cpu(), "tensor: device ", device.str(), " has no backend in this build (only cpu)");
-    data = CachingAllocator::host().allocate(bytes);
+    switch (device.kind) {
+        case Device::Kind::cpu: data = CachingAllocator::host().allocate(bytes); break;
+        case Device::Kind::emu: data = simt::device_allocate(bytes); break;  // exact size + guard: see device_memory.h
+        case Device::Kind::cuda: data = cuda_allocate(bytes, device); break;
+    }
 }
 
-Storage::~Storage() { CachingAllocator::host().deallocate(data); }
+Storage::~Storage() {
+    switch (device.kind) {
+        case Device::Kind::cpu: CachingAllocator::host().deallocate(data); break;
+        case Device::Kind::emu: simt::device_free(data); break;
+        case Device::Kind::cuda: cuda_free(data, device); break;
+    }
+}
+
+void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes) {
+    if (bytes == 0) return;
+    if (dst_device.kind == Device::Kind::cuda || src_device.kind == Device::Kind::cuda)
+        cuda_copy_bytes(dst, dst_device, src, src_device, bytes);
+    else
+        std::memcpy(dst, src, bytes);  // cpu and emu memory are both host memory
+}
 
 int64_t numel_of(const Shape& shape) {
     int64_t count = 1;
@@ -86,7 +105,8 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
 
 Tensor Tensor::zeros(const Shape& shape, DType dtype, Device device) {
     Tensor t = empty(shape, dtype, device);
-    std::memset(t.raw_data(), 0, size_t(t.numel()) * dtype_size(dtype));
+    if (device.is_cpu()) std::memset(t.raw_data(), 0, size_t(t.numel()) * dtype_size(dtype));
+    else t.fill_(0);
     return t;
 }
 
@@ -180,6 +200,7 @@ void* Tensor::raw_data() const {
 // ---------------------------------------------------------------- values
 
 std::vector<double> Tensor::to_vector() const {
+    if (!device().is_cpu()) return to(Device::cpu()).to_vector();
     std::vector<double> values(static_cast<size_t>(numel()));
     dispatch_all(dtype(), [&]<typename T>() {
         cpu::copy_strided(values.data(), contiguous_strides(shape()), data<T>(), strides(), shape());
@@ -195,15 +216,18 @@ double Tensor::item() const {
 
 void Tensor::fill_(double value) {
     KILN_CHECK(is_contiguous(), "fill_: tensor must be contiguous");
-    dispatch_all(dtype(), [&]<typename T>() { cpu::fill(data<T>(), numel(), T(value)); });
+    dispatch_all(dtype(), [&]<typename T>() { KILN_ON_BACKEND(device(), fill, data<T>(), numel(), T(value)); });
 }
 
 void Tensor::copy_(const Tensor& source) {
     KILN_CHECK(source.shape() == shape(), "copy_: source shape ", shape_str(source.shape()),
                " differs from destination shape ", shape_str(shape()));
+    KILN_CHECK(source.device() == device(), "copy_: source is on ", source.device().str(), ", destination on ",
+               device().str(), "; move it with .to(device) first");
     dispatch_all(dtype(), [&]<typename Dst>() {
         dispatch_all(source.dtype(), [&]<typename Src>() {
-            cpu::copy_strided(data<Dst>(), strides(), source.data<Src>(), source.strides(), shape());
+            KILN_ON_BACKEND(device(), copy_strided, data<Dst>(), strides(), source.data<Src>(), source.strides(),
+                            shape());
         });
     });
 }

@@ -36,6 +36,8 @@ struct Storage {
 };
 
 int64_t numel_of(const Shape& shape);
+// Copies raw bytes between devices (host memcpy for cpu and emu, cudaMemcpy for cuda).
+void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes);
 Shape contiguous_strides(const Shape& shape);
 
 class Tensor {
@@ -82,6 +84,7 @@ public:
     double item() const;                        // numel() must be 1
     std::vector<double> to_vector() const;      // row-major copy of the values
     Tensor to(DType dtype) const;               // converted copy (or *this when equal)
+    Tensor to(Device device) const;             // copy on another device (or *this when equal); differentiable
     Tensor clone() const;                       // contiguous copy, same graph
     Tensor contiguous() const;                  // *this if already contiguous
     void fill_(double value);                   // in place, outside autograd

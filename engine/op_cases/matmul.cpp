@@ -14,6 +14,7 @@ void add_matmul(std::vector<OpCase>& cases, std::vector<ErrorCase>& errors) {
     cases.push_back({"matmul", "matrix @ vector", {{3, 4}, {4}}, mm});
     cases.push_back({"matmul", "vector @ vector", {{4}, {4}}, mm});
     cases.push_back({"matmul", "batch 1, 1x1 result", {{1, 1, 3}, {1, 3, 1}}, mm});
+    cases.push_back({"matmul", "larger than one GEMM tile, odd sizes", {{19, 37}, {37, 70}}, mm});
     cases.push_back({"matmul", "transposed (non-contiguous) input", {{4, 3}, {4, 5}},
                      [](const Inputs& x) { return matmul(x[0].transpose(0, 1), x[1]); }});
     errors.push_back({"matmul", "inner sizes differ", [] { matmul(f32({3, 4}), f32({5, 2})); },
@@ -27,6 +28,8 @@ void add_matmul(std::vector<OpCase>& cases, std::vector<ErrorCase>& errors) {
                      [](const Inputs& x) { return linear(x[0], x[1], x[2]); }});
     cases.push_back({"linear", "3-D input, no bias", {{2, 3, 4}, {5, 4}},
                      [](const Inputs& x) { return linear(x[0], x[1]); }});
+    cases.push_back({"linear", "past one GEMM tile in every dim", {{67, 18}, {65, 18}, {65}},
+                     [](const Inputs& x) { return linear(x[0], x[1], x[2]); }});
     cases.push_back({"linear", "batch 1, one output", {{1, 7}, {1, 7}, {1}},
                      [](const Inputs& x) { return linear(x[0], x[1], x[2]); }});
     errors.push_back({"linear", "input features differ", [] { linear(f32({2, 5}), f32({3, 4})); },

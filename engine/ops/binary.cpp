@@ -6,7 +6,7 @@
 #include "engine/ops.h"
 #include "engine/ops/checks.h"
 #include "engine/ops/registry.h"
-#include "kernels/cpu/elementwise.h"
+#include "engine/backend.h"
 
 namespace kiln {
 
@@ -66,13 +66,14 @@ public:
             if (want_b && op_ == BinaryOp::sub) db = neg(db);
             return {da, db};
         }
-        Tensor da = want_a ? Tensor::zeros(a_shape_, dy.dtype()) : Tensor();
-        Tensor db = want_b ? Tensor::zeros(b_shape_, dy.dtype()) : Tensor();
+        Tensor da = want_a ? Tensor::zeros(a_shape_, dy.dtype(), dy.device()) : Tensor();
+        Tensor db = want_b ? Tensor::zeros(b_shape_, dy.dtype(), dy.device()) : Tensor();
         const Tensor dy_contiguous = dy.contiguous();
         dispatch_floating(dy.dtype(), op_name(op_), [&]<typename T>() {
-            cpu::binary_backward(op_, want_a ? da.data<T>() : nullptr, want_b ? db.data<T>() : nullptr,
-                                 dy_contiguous.data<T>(), a_.data<T>(), broadcast_strides(a_, dy.shape()),
-                                 b_.data<T>(), broadcast_strides(b_, dy.shape()), dy.shape());
+            KILN_ON_BACKEND(dy.device(), binary_backward, op_, want_a ? da.data<T>() : nullptr,
+                            want_b ? db.data<T>() : nullptr, dy_contiguous.data<T>(), a_.data<T>(),
+                            broadcast_strides(a_, dy.shape()), b_.data<T>(), broadcast_strides(b_, dy.shape()),
+                            dy.shape());
         });
         return {da, db};
     }
@@ -85,14 +86,14 @@ private:
 
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
     const char* name = op_name(op);
-    check_floating(name, "a", a);
-    check_floating(name, "b", b);
+    check_floating(name, "a", a, Devices::all);
+    check_floating(name, "b", b, Devices::all);
     check_same_kind(name, "b", b, "a", a);
     const Shape shape = broadcast_shapes(a.shape(), b.shape(), name);
     Tensor out = Tensor::empty(shape, a.dtype(), a.device());
     dispatch_floating(a.dtype(), name, [&]<typename T>() {
-        cpu::binary_forward(op, out.data<T>(), a.data<T>(), broadcast_strides(a, shape), b.data<T>(),
-                            broadcast_strides(b, shape), shape);
+        KILN_ON_BACKEND(a.device(), binary_forward, op, out.data<T>(), a.data<T>(), broadcast_strides(a, shape),
+                        b.data<T>(), broadcast_strides(b, shape), shape);
     });
     if (needs_grad({a, b})) record(out, std::make_shared<BinaryBackward>(op, a, b), {a, b});
     return out;
@@ -114,13 +115,14 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
 }
 
 void accumulate_(Tensor& dst, const Tensor& src) {
-    KILN_CHECK(dst.shape() == src.shape() && dst.dtype() == src.dtype(), "accumulate_: source ",
+    KILN_CHECK(dst.shape() == src.shape() && dst.dtype() == src.dtype() && dst.device() == src.device(),
+               "accumulate_: source ",
                shape_str(src.shape()), " ", dtype_name(src.dtype()), " does not match destination ",
                shape_str(dst.shape()), " ", dtype_name(dst.dtype()));
     if (!dst.is_contiguous()) dst = dst.contiguous();
     dispatch_floating(dst.dtype(), "accumulate_", [&]<typename T>() {
-        cpu::binary_forward(BinaryOp::add, dst.data<T>(), dst.data<T>(), dst.strides(), src.data<T>(), src.strides(),
-                            dst.shape());
+        KILN_ON_BACKEND(dst.device(), binary_forward, BinaryOp::add, dst.data<T>(), dst.data<T>(), dst.strides(),
+                        src.data<T>(), src.strides(), dst.shape());
     });
 }
 
@@ -134,13 +136,18 @@ Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
 Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
 Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
 Tensor operator-(const Tensor& x) { return neg(x); }
-Tensor operator+(const Tensor& a, double b) { return add(a, Tensor::scalar(b, a.dtype())); }
-Tensor operator-(const Tensor& a, double b) { return sub(a, Tensor::scalar(b, a.dtype())); }
-Tensor operator*(const Tensor& a, double b) { return mul(a, Tensor::scalar(b, a.dtype())); }
-Tensor operator/(const Tensor& a, double b) { return div(a, Tensor::scalar(b, a.dtype())); }
-Tensor operator+(double a, const Tensor& b) { return add(Tensor::scalar(a, b.dtype()), b); }
-Tensor operator-(double a, const Tensor& b) { return sub(Tensor::scalar(a, b.dtype()), b); }
-Tensor operator*(double a, const Tensor& b) { return mul(Tensor::scalar(a, b.dtype()), b); }
-Tensor operator/(double a, const Tensor& b) { return div(Tensor::scalar(a, b.dtype()), b); }
+namespace {
+// A scalar operand: a 0-d tensor with the dtype and device of the tensor operand.
+Tensor scalar_like(double value, const Tensor& like) { return Tensor::full({}, value, like.dtype(), like.device()); }
+}  // namespace
+
+Tensor operator+(const Tensor& a, double b) { return add(a, scalar_like(b, a)); }
+Tensor operator-(const Tensor& a, double b) { return sub(a, scalar_like(b, a)); }
+Tensor operator*(const Tensor& a, double b) { return mul(a, scalar_like(b, a)); }
+Tensor operator/(const Tensor& a, double b) { return div(a, scalar_like(b, a)); }
+Tensor operator+(double a, const Tensor& b) { return add(scalar_like(a, b), b); }
+Tensor operator-(double a, const Tensor& b) { return sub(scalar_like(a, b), b); }
+Tensor operator*(double a, const Tensor& b) { return mul(scalar_like(a, b), b); }
+Tensor operator/(double a, const Tensor& b) { return div(scalar_like(a, b), b); }
 
 }  // namespace kiln

@@ -37,7 +37,7 @@ private:
 Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
     KILN_CHECK(!tensors.empty(), "cat: no tensors given");
     const Tensor& first = tensors[0];
-    check_floating("cat", "tensors[0]", first);
+    check_floating("cat", "tensors[0]", first, Devices::all);
     KILN_CHECK(first.dim() > 0, "cat: tensors must be at least 1-D, tensors[0] is 0-d");
     dim = wrap_dim(dim, first.dim(), "cat");
     Shape out_shape = first.shape();
@@ -46,7 +46,7 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
     for (size_t i = 0; i < tensors.size(); ++i) {
         const Tensor& t = tensors[i];
         const std::string arg = "tensors[" + std::to_string(i) + "]";
-        check_floating("cat", arg.c_str(), t);
+        check_floating("cat", arg.c_str(), t, Devices::all);
         check_same_kind("cat", arg.c_str(), t, "tensors[0]", first);
         bool same = t.dim() == first.dim();
         for (int64_t d = 0; same && d < t.dim(); ++d) same = d == dim || t.size(d) == first.size(d);
@@ -68,7 +68,7 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
 Tensor stack(const std::vector<Tensor>& tensors, int64_t dim) {
     KILN_CHECK(!tensors.empty(), "stack: no tensors given");
     for (size_t i = 0; i < tensors.size(); ++i) {
-        check_floating("stack", ("tensors[" + std::to_string(i) + "]").c_str(), tensors[i]);
+        check_floating("stack", ("tensors[" + std::to_string(i) + "]").c_str(), tensors[i], Devices::all);
         KILN_CHECK(tensors[i].shape() == tensors[0].shape(), "stack: tensors[", i, "] ",
                    shape_str(tensors[i].shape()), " differs from tensors[0] ", shape_str(tensors[0].shape()));
     }

@@ -2,14 +2,14 @@
 
 namespace kiln {
 
-void check_tensor(const char* op, const char* arg, const Tensor& t) {
+void check_tensor(const char* op, const char* arg, const Tensor& t, Devices devices) {
     KILN_CHECK(t.defined(), op, ": argument ", arg, " is an undefined tensor");
-    KILN_CHECK(t.device().is_cpu(), op, ": argument ", arg, " is on ", t.device().str(),
-               ", which has no backend in this build (only cpu)");
+    KILN_CHECK(devices == Devices::all || t.device().is_cpu(), op, ": argument ", arg, " is on ", t.device().str(),
+               ", but ", op, " has no ", t.device().str(), " kernels yet (cpu only)");
 }
 
-void check_floating(const char* op, const char* arg, const Tensor& t) {
-    check_tensor(op, arg, t);
+void check_floating(const char* op, const char* arg, const Tensor& t, Devices devices) {
+    check_tensor(op, arg, t, devices);
     KILN_CHECK(is_floating(t.dtype()), op, ": argument ", arg, " is ", dtype_name(t.dtype()),
                ", expected float32 or float64");
 }

@@ -1,5 +1,5 @@
-// contiguous, clone, to(dtype): copies that keep the graph.
-//   backward: dx = dy (converted back to x's dtype for to())
+// contiguous, clone, to(dtype), to(device): copies that keep the graph.
+//   backward: dx = dy (converted back to x's dtype or moved back to x's device)
 #include "engine/autograd.h"
 #include "engine/ops.h"
 #include "engine/ops/checks.h"
@@ -11,6 +11,7 @@ namespace kiln {
 KILN_REGISTER_OP(contiguous);
 KILN_REGISTER_OP(clone);
 KILN_REGISTER_OP(to);
+KILN_REGISTER_OP(to_device);
 
 namespace {
 
@@ -26,26 +27,47 @@ private:
 };
 
 Tensor copy(const char* node_name, const Tensor& x, DType dtype) {
+    // (x's device was checked by the caller; the copy runs on that device's kernels)
     Tensor out = Tensor::empty(x.shape(), dtype, x.device());
     out.copy_(x);
     if (needs_grad({x})) record(out, std::make_shared<CopyBackward>(node_name, x.dtype()), {x});
     return out;
 }
 
+class ToDeviceBackward : public Node {
+public:
+    explicit ToDeviceBackward(Device source) : source_(source) {}
+    std::string name() const override { return "ToDeviceBackward"; }
+    std::vector<Tensor> backward(const Tensor& dy) override { return {dy.to(source_)}; }
+
+private:
+    Device source_;
+};
+
 }  // namespace
 
+Tensor Tensor::to(Device target) const {
+    check_tensor("to_device", "x", *this, Devices::all);
+    if (target == device()) return *this;
+    const Tensor source = detach().contiguous();
+    Tensor out = Tensor::empty(shape(), dtype(), target);
+    copy_bytes(out.raw_data(), target, source.raw_data(), device(), size_t(numel()) * dtype_size(dtype()));
+    if (needs_grad({*this})) record(out, std::make_shared<ToDeviceBackward>(device()), {*this});
+    return out;
+}
+
 Tensor Tensor::contiguous() const {
-    check_tensor("contiguous", "x", *this);
+    check_tensor("contiguous", "x", *this, Devices::all);
     return is_contiguous() ? *this : copy("ContiguousBackward", *this, dtype());
 }
 
 Tensor Tensor::clone() const {
-    check_tensor("clone", "x", *this);
+    check_tensor("clone", "x", *this, Devices::all);
     return copy("CloneBackward", *this, dtype());
 }
 
 Tensor Tensor::to(DType target) const {
-    check_tensor("to", "x", *this);
+    check_tensor("to", "x", *this, Devices::all);
     if (target == dtype()) return *this;
     KILN_CHECK(!requires_grad() || is_floating(target), "to: cannot convert a tensor that requires grad to ",
                dtype_name(target));

@@ -5,7 +5,7 @@
 #include "engine/ops.h"
 #include "engine/ops/checks.h"
 #include "engine/ops/registry.h"
-#include "kernels/cpu/gemm.h"
+#include "engine/backend.h"
 
 namespace kiln {
 
@@ -60,7 +60,7 @@ Tensor matmul_2d_or_more(const Tensor& a, const Tensor& b) {
                 a_offset += index * a_expanded.strides()[size_t(d)];
                 b_offset += index * b_expanded.strides()[size_t(d)];
             }
-            cpu::gemm<T>(false, false, n, m, k, T(1), a_expanded.data<T>() + a_offset, k,
+            KILN_ON_BACKEND(a.device(), gemm, false, false, n, m, k, T(1), a_expanded.data<T>() + a_offset, k,
                          b_expanded.data<T>() + b_offset, m, T(0), out.data<T>() + i * n * m, m);
         }
     });
@@ -82,13 +82,13 @@ public:
         Tensor dx, dweight, dbias;
         dispatch_floating(dy.dtype(), "linear", [&]<typename T>() {
             if (next[0]) {
-                dx = Tensor::empty({rows, in}, dy.dtype());
-                cpu::gemm<T>(false, false, rows, in, out, T(1), dy2.data<T>(), out, weight_.data<T>(), in, T(0),
+                dx = Tensor::empty({rows, in}, dy.dtype(), dy.device());
+                KILN_ON_BACKEND(dy.device(), gemm, false, false, rows, in, out, T(1), dy2.data<T>(), out, weight_.data<T>(), in, T(0),
                              dx.data<T>(), in);
             }
             if (next[1]) {
-                dweight = Tensor::empty({out, in}, dy.dtype());
-                cpu::gemm<T>(true, false, out, in, rows, T(1), dy2.data<T>(), out, x_.data<T>(), in, T(0),
+                dweight = Tensor::empty({out, in}, dy.dtype(), dy.device());
+                KILN_ON_BACKEND(dy.device(), gemm, true, false, out, in, rows, T(1), dy2.data<T>(), out, x_.data<T>(), in, T(0),
                              dweight.data<T>(), in);
             }
         });
@@ -106,8 +106,8 @@ private:
 }  // namespace
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
-    check_floating("matmul", "a", a);
-    check_floating("matmul", "b", b);
+    check_floating("matmul", "a", a, Devices::all);
+    check_floating("matmul", "b", b, Devices::all);
     check_same_kind("matmul", "b", b, "a", a);
     KILN_CHECK(a.dim() >= 1 && b.dim() >= 1, "matmul: operands must be at least 1-D, got a ", shape_str(a.shape()),
                " and b ", shape_str(b.shape()));
@@ -121,8 +121,8 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
-    check_floating("linear", "x", x);
-    check_floating("linear", "weight", weight);
+    check_floating("linear", "x", x, Devices::all);
+    check_floating("linear", "weight", weight, Devices::all);
     check_same_kind("linear", "weight", weight, "x", x);
     KILN_CHECK(weight.dim() == 2, "linear: weight must be [out, in], got ", shape_str(weight.shape()));
     KILN_CHECK(x.dim() >= 1 && x.size(-1) == weight.size(1), "linear: x ", shape_str(x.shape()),
@@ -130,7 +130,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
                weight.size(1), " input features");
     const int64_t in = weight.size(1), out = weight.size(0), rows = x.numel() / std::max<int64_t>(in, 1);
     if (bias.defined()) {
-        check_floating("linear", "bias", bias);
+        check_floating("linear", "bias", bias, Devices::all);
         check_same_kind("linear", "bias", bias, "x", x);
         KILN_CHECK(bias.shape() == Shape{out}, "linear: bias must be [", out, "] for weight ",
                    shape_str(weight.shape()), ", got ", shape_str(bias.shape()));
@@ -138,14 +138,11 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     const Tensor x2 = x.detach().contiguous().reshape({rows, in});
     const Tensor w = weight.detach().contiguous();
     Tensor y = Tensor::empty({rows, out}, x.dtype(), x.device());
+    if (bias.defined()) y.copy_(bias.detach().unsqueeze(0).expand({rows, out}));  // every row starts as the bias
     dispatch_floating(x.dtype(), "linear", [&]<typename T>() {
-        T beta = T(0);
-        if (bias.defined()) {  // every row starts as the bias; the GEMM adds x @ W^T (beta = 1)
-            const Tensor b = bias.detach().contiguous();
-            for (int64_t r = 0; r < rows; ++r) std::copy(b.data<T>(), b.data<T>() + out, y.data<T>() + r * out);
-            beta = T(1);
-        }
-        cpu::gemm<T>(false, true, rows, out, in, T(1), x2.data<T>(), in, w.data<T>(), in, beta, y.data<T>(), out);
+        const T beta = bias.defined() ? T(1) : T(0);  // the GEMM adds x @ W^T onto the bias
+        KILN_ON_BACKEND(x.device(), gemm, false, true, rows, out, in, T(1), x2.data<T>(), in, w.data<T>(), in, beta,
+                        y.data<T>(), out);
     });
     Shape out_shape = x.shape();
     out_shape.back() = out;

@@ -11,7 +11,7 @@
 #include "engine/ops.h"
 #include "engine/ops/checks.h"
 #include "engine/ops/registry.h"
-#include "kernels/cpu/reduce.h"
+#include "engine/backend.h"
 
 namespace kiln {
 
@@ -76,10 +76,10 @@ public:
     std::string name() const override { return "MaxBackward"; }
     void release_saved() override { indices_ = Tensor(); }
     std::vector<Tensor> backward(const Tensor& dy) override {
-        Tensor dx = Tensor::zeros(input_shape_, dy.dtype());
+        Tensor dx = Tensor::zeros(input_shape_, dy.dtype(), dy.device());
         const Tensor dy_contiguous = dy.contiguous();
         dispatch_floating(dy.dtype(), "max", [&]<typename T>() {
-            cpu::max_backward(dx.data<T>(), dy_contiguous.data<T>(), indices_.data<int64_t>(), outer_, reduce_, inner_);
+            KILN_ON_BACKEND(dy.device(), max_backward, dx.data<T>(), dy_contiguous.data<T>(), indices_.data<int64_t>(), outer_, reduce_, inner_);
         });
         return {dx};
     }
@@ -102,17 +102,17 @@ Tensor sum_kernel(const Tensor& x, const std::vector<int64_t>& dims) {
         reduce *= x.shape()[size_t(d)];
     }
     const Tensor input = x.detach().permute(order).contiguous();
-    Tensor out = Tensor::empty(keepdim_shape(x, dims), x.dtype());
+    Tensor out = Tensor::empty(keepdim_shape(x, dims), x.dtype(), x.device());
     const int64_t outer = reduce == 0 ? out.numel() : x.numel() / reduce;
     dispatch_floating(x.dtype(), "sum", [&]<typename T>() {
-        cpu::sum_forward(out.data<T>(), input.data<T>(), outer, reduce, 1);
+        KILN_ON_BACKEND(x.device(), sum_forward, out.data<T>(), input.data<T>(), outer, reduce, 1);
     });
     return out;
 }
 
 Tensor sum_like(const char* op, const char* node_name, const Tensor& x, const std::vector<int64_t>& requested,
                 bool keepdim, bool average) {
-    check_floating(op, "x", x);
+    check_floating(op, "x", x, Devices::all);
     const std::vector<int64_t> dims = reduction_dims(op, x, requested);
     int64_t count = 1;
     for (int64_t d : dims) count *= x.shape()[size_t(d)];
@@ -140,7 +140,7 @@ Tensor mean(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
 }
 
 Tensor sum_to(const Tensor& x, const Shape& shape) {
-    check_floating("sum_to", "x", x);
+    check_floating("sum_to", "x", x, Devices::all);
     if (x.shape() == shape) return x;
     KILN_CHECK(broadcast_shapes(x.shape(), shape, "sum_to") == x.shape(), "sum_to: ", shape_str(x.shape()),
                " does not broadcast from ", shape_str(shape));
@@ -153,7 +153,7 @@ Tensor sum_to(const Tensor& x, const Shape& shape) {
 }
 
 MaxResult max(const Tensor& x, int64_t dim, bool keepdim) {
-    check_floating("max", "x", x);
+    check_floating("max", "x", x, Devices::all);
     KILN_CHECK(x.dim() > 0, "max: x is 0-d; use max(x) without a dim");
     dim = wrap_dim(dim, x.dim(), "max");
     KILN_CHECK(x.size(dim) > 0, "max: dim ", dim, " of ", shape_str(x.shape()), " is empty");
@@ -164,9 +164,10 @@ MaxResult max(const Tensor& x, int64_t dim, bool keepdim) {
     const Tensor input = x.detach().contiguous();
     Shape out_shape = x.shape();
     out_shape[size_t(dim)] = 1;
-    Tensor values = Tensor::empty(out_shape, x.dtype()), indices = Tensor::empty(out_shape, DType::int64);
+    Tensor values = Tensor::empty(out_shape, x.dtype(), x.device());
+    Tensor indices = Tensor::empty(out_shape, DType::int64, x.device());
     dispatch_floating(x.dtype(), "max", [&]<typename T>() {
-        cpu::max_forward(values.data<T>(), indices.data<int64_t>(), input.data<T>(), outer, reduce, inner);
+        KILN_ON_BACKEND(x.device(), max_forward, values.data<T>(), indices.data<int64_t>(), input.data<T>(), outer, reduce, inner);
     });
     if (!keepdim) {
         values = values.squeeze(dim);
@@ -177,7 +178,7 @@ MaxResult max(const Tensor& x, int64_t dim, bool keepdim) {
 }
 
 Tensor max(const Tensor& x) {
-    check_floating("max", "x", x);
+    check_floating("max", "x", x, Devices::all);
     KILN_CHECK(x.numel() > 0, "max: x ", shape_str(x.shape()), " is empty");
     return max(x.reshape({x.numel()}), 0).values;
 }

@@ -12,7 +12,7 @@
 #include "engine/ops/checks.h"
 #include "engine/ops/registry.h"
 #include "engine/ops/unary.h"
-#include "kernels/cpu/elementwise.h"
+#include "engine/backend.h"
 
 namespace kiln {
 
@@ -73,11 +73,11 @@ public:
         y_ = Tensor();
     }
     std::vector<Tensor> backward(const Tensor& dy) override {
-        Tensor dx = Tensor::zeros(x_.shape(), x_.dtype());
+        Tensor dx = Tensor::zeros(x_.shape(), x_.dtype(), x_.device());
         const Tensor dy_contiguous = dy.contiguous();
         dispatch_floating(dx.dtype(), op_name(op_), [&]<typename T>() {
-            cpu::unary_backward(op_, params_, dx.data<T>(), dy_contiguous.data<T>(), x_.data<T>(), y_.data<T>(),
-                                dx.numel());
+            KILN_ON_BACKEND(dx.device(), unary_backward, op_, params_, dx.data<T>(), dy_contiguous.data<T>(),
+                            x_.data<T>(), y_.data<T>(), dx.numel());
         });
         return {dx};
     }
@@ -92,11 +92,11 @@ private:
 
 Tensor unary(UnaryOp op, const Tensor& x, const math::UnaryParams& params) {
     const char* name = op_name(op);
-    check_floating(name, "x", x);
+    check_floating(name, "x", x, Devices::all);
     const Tensor input = x.detach().contiguous();
     Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
     dispatch_floating(x.dtype(), name, [&]<typename T>() {
-        cpu::unary_forward(op, params, y.data<T>(), input.data<T>(), y.numel());
+        KILN_ON_BACKEND(x.device(), unary_forward, op, params, y.data<T>(), input.data<T>(), y.numel());
     });
     if (needs_grad({x})) record(y, std::make_shared<UnaryBackward>(op, params, input, y.detach()), {x});
     return y;

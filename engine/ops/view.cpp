@@ -68,7 +68,7 @@ public:
         : input_shape_(std::move(input_shape)), dim_(dim), start_(start) {}
     std::string name() const override { return "NarrowBackward"; }
     std::vector<Tensor> backward(const Tensor& dy) override {
-        Tensor dx = Tensor::zeros(input_shape_, dy.dtype());
+        Tensor dx = Tensor::zeros(input_shape_, dy.dtype(), dy.device());
         dx.narrow(dim_, start_, dy.size(dim_)).copy_(dy);
         return {dx};
     }
@@ -149,7 +149,7 @@ Tensor regroup(const char* node_name, const Tensor& x, const Shape& shape, const
 }  // namespace
 
 Tensor Tensor::view(const Shape& requested) const {
-    check_tensor("view", "x", *this);
+    check_tensor("view", "x", *this, Devices::all);
     const Shape shape = infer_shape("view", *this, requested);
     const std::optional<Shape> strides = view_strides(this->shape(), this->strides(), shape);
     KILN_CHECK(strides, "view: a tensor ", shape_str(this->shape()), " with strides ", shape_str(this->strides()),
@@ -158,7 +158,7 @@ Tensor Tensor::view(const Shape& requested) const {
 }
 
 Tensor Tensor::reshape(const Shape& requested) const {
-    check_tensor("reshape", "x", *this);
+    check_tensor("reshape", "x", *this, Devices::all);
     const Shape shape = infer_shape("reshape", *this, requested);
     if (const std::optional<Shape> strides = view_strides(this->shape(), this->strides(), shape))
         return regroup("ReshapeBackward", *this, shape, *strides);
@@ -166,7 +166,7 @@ Tensor Tensor::reshape(const Shape& requested) const {
 }
 
 Tensor Tensor::permute(const std::vector<int64_t>& requested) const {
-    check_tensor("permute", "x", *this);
+    check_tensor("permute", "x", *this, Devices::all);
     KILN_CHECK(int64_t(requested.size()) == dim(), "permute: got ", requested.size(), " dims ",
                shape_str(requested), " for a tensor ", shape_str(shape()));
     std::vector<int64_t> dims(requested.size());
@@ -185,7 +185,7 @@ Tensor Tensor::permute(const std::vector<int64_t>& requested) const {
 }
 
 Tensor Tensor::transpose(int64_t dim0, int64_t dim1) const {
-    check_tensor("transpose", "x", *this);
+    check_tensor("transpose", "x", *this, Devices::all);
     std::vector<int64_t> dims(static_cast<size_t>(dim()));
     std::iota(dims.begin(), dims.end(), 0);
     std::swap(dims[size_t(wrap_dim(dim0, dim(), "transpose"))], dims[size_t(wrap_dim(dim1, dim(), "transpose"))]);
@@ -193,7 +193,7 @@ Tensor Tensor::transpose(int64_t dim0, int64_t dim1) const {
 }
 
 Tensor Tensor::narrow(int64_t d, int64_t start, int64_t length) const {
-    check_tensor("narrow", "x", *this);
+    check_tensor("narrow", "x", *this, Devices::all);
     KILN_CHECK(dim() > 0, "narrow: cannot narrow a 0-d tensor");
     d = wrap_dim(d, dim(), "narrow");
     KILN_CHECK(start >= 0 && length >= 0 && start + length <= size(d), "narrow: start ", start, " length ", length,
@@ -206,7 +206,7 @@ Tensor Tensor::narrow(int64_t d, int64_t start, int64_t length) const {
 }
 
 Tensor Tensor::squeeze(std::optional<int64_t> d) const {
-    check_tensor("squeeze", "x", *this);
+    check_tensor("squeeze", "x", *this, Devices::all);
     Shape new_shape, new_strides;
     const int64_t only = d ? wrap_dim(*d, dim(), "squeeze") : -1;
     for (int64_t i = 0; i < dim(); ++i) {
@@ -220,7 +220,7 @@ Tensor Tensor::squeeze(std::optional<int64_t> d) const {
 }
 
 Tensor Tensor::unsqueeze(int64_t d) const {
-    check_tensor("unsqueeze", "x", *this);
+    check_tensor("unsqueeze", "x", *this, Devices::all);
     d = wrap_dim(d, dim() + 1, "unsqueeze");
     Shape new_shape = shape(), new_strides = strides();
     const int64_t stride = d < dim() ? strides()[size_t(d)] * shape()[size_t(d)] : 1;
@@ -230,7 +230,7 @@ Tensor Tensor::unsqueeze(int64_t d) const {
 }
 
 Tensor Tensor::expand(const Shape& requested) const {
-    check_tensor("expand", "x", *this);
+    check_tensor("expand", "x", *this, Devices::all);
     KILN_CHECK(int64_t(requested.size()) >= dim(), "expand: target ", shape_str(requested), " has fewer dims than ",
                shape_str(shape()));
     const size_t lead = requested.size() - size_t(dim());
@@ -254,7 +254,7 @@ Tensor Tensor::expand(const Shape& requested) const {
 }
 
 Tensor flatten(const Tensor& x, int64_t start_dim, int64_t end_dim) {
-    check_tensor("flatten", "x", x);
+    check_tensor("flatten", "x", x, Devices::all);
     if (x.dim() == 0) return x.reshape({1});
     start_dim = wrap_dim(start_dim, x.dim(), "flatten");
     end_dim = wrap_dim(end_dim, x.dim(), "flatten");

@@ -396,7 +396,7 @@ void launch(const char* kernel_name, Dim3 grid, Dim3 block_dim, size_t dynamic_s
     KILN_CHECK(!current_block, "emu: kernel ", kernel_name, " launched from inside a kernel (dynamic parallelism is not emulated)");
     check_launch(kernel_name, grid, block_dim, dynamic_shared_bytes);
     ++launches;
-    StackPool stacks;
+    static thread_local StackPool stacks;  // fiber stacks are reused across launches: mmap per launch dominated
     std::mt19937_64 random(schedule_seed);
     Block block;
     block.kernel_name = kernel_name;

@@ -119,18 +119,36 @@ TEST_CASE("conv2d: the pointwise (plain GEMM) path equals the im2col path") {
     CHECK(max_abs_difference(w.grad(), wp.grad()) < 1e-12);
 }
 
-TEST_CASE("conv2d: one image at a time gives the batch's result (threaded image split and its dw reduction)") {
-    const Tensor x0 = Tensor::randn({5, 3, 6, 6}, DType::float64);
-    const Tensor w0 = Tensor::randn({4, 3, 3, 3}, DType::float64);
-    Tensor x = leaf(x0), w = leaf(w0);
-    const Tensor y = conv2d(x, w, Tensor(), {.padding = {1, 1}});
-    const Tensor dy = Tensor::randn(y.shape(), DType::float64);
-    y.backward(dy);
-    Tensor w_single = leaf(w0);
-    for (int64_t n = 0; n < 5; ++n) {
-        const Tensor yn = conv2d(x0.narrow(0, n, 1), w_single, Tensor(), {.padding = {1, 1}});
-        CHECK(max_abs_difference(yn, y.narrow(0, n, 1)) < 1e-12);
-        yn.backward(dy.narrow(0, n, 1).contiguous());
+TEST_CASE("conv2d: one image at a time gives the batch's result (image blocks, threads, the dw reduction)") {
+    // 12x12 outputs: blocks of 2 images (>= 256 GEMM columns), so a batch of 5 runs as 2 + 2 + 1 images.
+    struct Setting {
+        const char* name;
+        Shape weight;
+        Conv2dOptions options;
+    };
+    const Setting settings[] = {
+        {"3x3, padding 1 (im2col)", {4, 3, 3, 3}, {.padding = {1, 1}}},
+        {"1x1 (pointwise)", {4, 3, 1, 1}, {}},
+        {"1x1, groups 3", {6, 1, 1, 1}, {.groups = 3}},  // groups == C_in: the depthwise kernel
+    };
+    for (const Setting& setting : settings) {
+        CAPTURE(setting.name);
+        const Tensor x0 = Tensor::randn({5, 3, 12, 12}, DType::float64);
+        const Tensor w0 = Tensor::randn(setting.weight, DType::float64);
+        const Tensor b0 = Tensor::randn({setting.weight[0]}, DType::float64);
+        Tensor x = leaf(x0), w = leaf(w0), b = leaf(b0);
+        const Tensor y = conv2d(x, w, b, setting.options);
+        const Tensor dy = Tensor::randn(y.shape(), DType::float64);
+        y.backward(dy);
+        Tensor w_single = leaf(w0), b_single = leaf(b0);
+        for (int64_t n = 0; n < 5; ++n) {
+            Tensor xn = leaf(x0.narrow(0, n, 1));
+            const Tensor yn = conv2d(xn, w_single, b_single, setting.options);
+            CHECK(max_abs_difference(yn, y.narrow(0, n, 1)) < 1e-12);
+            yn.backward(dy.narrow(0, n, 1).contiguous());
+            CHECK(max_abs_difference(xn.grad(), x.grad().narrow(0, n, 1)) < 1e-12);
+        }
+        CHECK(max_abs_difference(w.grad(), w_single.grad()) < 1e-12);
+        CHECK(max_abs_difference(b.grad(), b_single.grad()) < 1e-12);
     }
-    CHECK(max_abs_difference(w.grad(), w_single.grad()) < 1e-12);
 }

@@ -17,9 +17,10 @@
 //
 // Three algorithms, chosen by conv2d_algorithm():
 // - depthwise (groups == C_in > 1, so Cg = 1; any channel multiplier Og):
-//   direct loops, one (image, channel) plane per task. For each output row
-//   and kernel tap (i, j) the valid range of ow is computed once, so the inner
-//   loop over ow has no branch and vectorises (stride 1).
+//   direct loops, one plane per task. The task copies its input plane into a
+//   zero-padded plane, so no inner loop tests a bound; with stride 1 each
+//   kernel tap becomes one long contiguous loop over the whole plane (rows of
+//   the padded width, the extra columns discarded), which vectorises.
 // - pointwise (1x1 kernel, stride 1, no padding): the image is already the
 //   GEMM operand: y[n, g] [Og, HW] = w_g [Og, Cg] @ x[n, g] [Cg, HW].
 // - im2col (everything else): col [Cg kH kW, L] (L = H_out W_out) holds in row
@@ -27,11 +28,16 @@
 //   y[n, g] [Og, L] = w_g [Og, Cg kH kW] @ col.  Backward: col = w_g^T @ dy[n, g]
 //   then col2im adds each row back to the pixels it came from (dx);
 //   dw_g += dy[n, g] @ col^T, summed over the images.
-// GEMM paths run one image per thread when the batch has at least as many
-// images as threads (each GEMM then single-threaded: small per-image GEMMs
-// scale badly across threads), else image after image with multi-threaded
-// GEMMs. Per-thread im2col buffers and per-thread dw partial sums live in a
-// caller-provided workspace (so the engine can take it from its caching
+// GEMM paths take the images in blocks of nb, chosen so that the GEMM has at
+// least 256 columns (nb L) when the batch allows: a thin per-image GEMM (L = 16
+// in ResNet-18's last stage at 128x128) runs far below BLAS's best, so nb
+// images' columns sit side by side and the output (or dy) is scattered (or
+// gathered) per image. Blocks run one per thread when there are at least as
+// many blocks as threads (each GEMM then single-threaded), else in turn with
+// multi-threaded GEMMs. Per-thread im2col buffers, gathered outputs and
+// per-thread partial dw sums live in a caller-provided workspace (so the
+// engine can take it from its caching allocator; depthwise uses one padded
+// plane per thread); its size is given by conv2d_workspace_size().
 // allocator); its size is given by conv2d_workspace_size().
 //
 // Kernels assume valid arguments (checked in engine/ops/conv.cpp) and

@@ -1,0 +1,197 @@
+// bench_conv: kiln's conv2d forward and backward (float32) on the convolution
+// layers of ResNet-18 and MobileNetV2 (width 1.0) at a 128x128 input, in
+// GFLOP/s and as a fraction of the machine's measured fp32 peak.
+//
+//   OPENBLAS_CORETYPE= OMP_NUM_THREADS=2 build/bench/bench_conv [--batch 8] [--csv] [--quick]
+//       [--layer I] (time only layer I, 0-based)   [--no-peak] (skip measuring the peak)
+//       [--list] (the CSV rows without timing them)
+//
+// Each distinct layer shape appears once (a repeated block is timed once).
+// No bias (both nets follow every conv with batch norm). "backward" is one
+// backward() through the conv, computing dx and dw, with .grad cleared first.
+// --csv prints one machine-readable row per layer (bench/peers/conv_torch.py
+// reads the shapes from it and times PyTorch on the same ones).
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "bench/peak.h"
+#include "engine/autograd.h"
+#include "engine/ops.h"
+#include "kernels/cpu/conv.h"
+
+namespace {
+
+struct Layer {
+    const char* name;
+    int64_t in_channels, size, out_channels, kernel, stride, groups;  // square images and kernels; padding kernel / 2
+};
+
+// ResNet-18 at 128x128: stem 64x64, then stages at 32, 16, 8, 4 pixels.
+const Layer resnet18[] = {
+    {"r18.conv1 7x7/2", 3, 128, 64, 7, 2, 1},
+    {"r18.layer1 3x3", 64, 32, 64, 3, 1, 1},
+    {"r18.layer2.0 3x3/2", 64, 32, 128, 3, 2, 1},
+    {"r18.layer2 3x3", 128, 16, 128, 3, 1, 1},
+    {"r18.layer2.down 1x1/2", 64, 32, 128, 1, 2, 1},
+    {"r18.layer3.0 3x3/2", 128, 16, 256, 3, 2, 1},
+    {"r18.layer3 3x3", 256, 8, 256, 3, 1, 1},
+    {"r18.layer3.down 1x1/2", 128, 16, 256, 1, 2, 1},
+    {"r18.layer4.0 3x3/2", 256, 8, 512, 3, 2, 1},
+    {"r18.layer4 3x3", 512, 4, 512, 3, 1, 1},
+    {"r18.layer4.down 1x1/2", 256, 8, 512, 1, 2, 1},
+};
+
+// MobileNetV2 at 128x128: stem 3x3/2 to 64x64, then inverted residual blocks
+// (1x1 expand, 3x3 depthwise, 1x1 project); the last 1x1 goes to 1280 channels.
+const Layer mobilenet_v2[] = {
+    {"mv2.stem 3x3/2", 3, 128, 32, 3, 2, 1},
+    {"mv2.b1 dw 32", 32, 64, 32, 3, 1, 32},
+    {"mv2.b1 pw 32>16", 32, 64, 16, 1, 1, 1},
+    {"mv2.b2 pw 16>96", 16, 64, 96, 1, 1, 1},
+    {"mv2.b2 dw/2 96", 96, 64, 96, 3, 2, 96},
+    {"mv2.b2 pw 96>24", 96, 32, 24, 1, 1, 1},
+    {"mv2.b3 pw 24>144", 24, 32, 144, 1, 1, 1},
+    {"mv2.b3 dw 144", 144, 32, 144, 3, 1, 144},
+    {"mv2.b3 pw 144>24", 144, 32, 24, 1, 1, 1},
+    {"mv2.b4 dw/2 144", 144, 32, 144, 3, 2, 144},
+    {"mv2.b4 pw 144>32", 144, 16, 32, 1, 1, 1},
+    {"mv2.b5 pw 32>192", 32, 16, 192, 1, 1, 1},
+    {"mv2.b5 dw 192", 192, 16, 192, 3, 1, 192},
+    {"mv2.b5 pw 192>32", 192, 16, 32, 1, 1, 1},
+    {"mv2.b7 dw/2 192", 192, 16, 192, 3, 2, 192},
+    {"mv2.b7 pw 192>64", 192, 8, 64, 1, 1, 1},
+    {"mv2.b8 pw 64>384", 64, 8, 384, 1, 1, 1},
+    {"mv2.b8 dw 384", 384, 8, 384, 3, 1, 384},
+    {"mv2.b8 pw 384>64", 384, 8, 64, 1, 1, 1},
+    {"mv2.b11 pw 384>96", 384, 8, 96, 1, 1, 1},
+    {"mv2.b12 pw 96>576", 96, 8, 576, 1, 1, 1},
+    {"mv2.b12 dw 576", 576, 8, 576, 3, 1, 576},
+    {"mv2.b12 pw 576>96", 576, 8, 96, 1, 1, 1},
+    {"mv2.b14 dw/2 576", 576, 8, 576, 3, 2, 576},
+    {"mv2.b14 pw 576>160", 576, 4, 160, 1, 1, 1},
+    {"mv2.b15 pw 160>960", 160, 4, 960, 1, 1, 1},
+    {"mv2.b15 dw 960", 960, 4, 960, 3, 1, 960},
+    {"mv2.b15 pw 960>160", 960, 4, 160, 1, 1, 1},
+    {"mv2.b17 pw 960>320", 960, 4, 320, 1, 1, 1},
+    {"mv2.head pw 320>1280", 320, 4, 1280, 1, 1, 1},
+};
+
+// Median time of `fn` after one warm-up run, over at least `min_runs` runs and ~`budget` seconds.
+double median_seconds(const std::function<void()>& fn, int min_runs, double budget) {
+    fn();
+    std::vector<double> times;
+    double total = 0;
+    while (int(times.size()) < min_runs || (total < budget && times.size() < 200)) {
+        const auto start = std::chrono::steady_clock::now();
+        fn();
+        const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        times.push_back(t);
+        total += t;
+    }
+    std::sort(times.begin(), times.end());
+    return times[times.size() / 2];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    int64_t batch = 8;
+    int64_t only_layer = -1;
+    bool csv = false, quick = false, measure_peak = true, list = false;
+    for (int i = 1; i < argc; ++i) {
+        if (!std::strcmp(argv[i], "--csv")) csv = true;
+        else if (!std::strcmp(argv[i], "--quick")) quick = true;
+        else if (!std::strcmp(argv[i], "--no-peak")) measure_peak = false;
+        else if (!std::strcmp(argv[i], "--list")) list = csv = true;
+        else if (!std::strcmp(argv[i], "--batch") && i + 1 < argc) batch = std::atoll(argv[++i]);
+        else if (!std::strcmp(argv[i], "--layer") && i + 1 < argc) only_layer = std::atoll(argv[++i]);
+        else {
+            std::fprintf(stderr, "usage: bench_conv [--batch N] [--csv] [--quick] [--layer I] [--no-peak] [--list]\n");
+            return 2;
+        }
+    }
+    const int min_runs = quick ? 3 : 7;
+    const double budget = quick ? 0.05 : 0.3;
+    const double peak = measure_peak ? kiln::bench::measured_peak_gflops() : 0;
+    if (csv) {
+        std::printf("# threads %d, batch %lld, peak %.1f GFLOP/s\n", omp_get_max_threads(), (long long)batch, peak);
+        std::printf("layer,in_channels,size,out_channels,kernel,stride,padding,groups,batch,algorithm,gflop_forward,"
+                    "forward_ms,backward_ms\n");
+    } else {
+        std::printf("threads %d, batch %lld, float32, measured fp32 peak %.1f GFLOP/s\n\n", omp_get_max_threads(),
+                    (long long)batch, peak);
+        std::printf("%-22s %-20s %-9s %9s %8s %6s %9s %8s %6s\n", "layer", "in -> out", "kernel", "fwd ms",
+                    "GF/s", "peak", "bwd ms", "GF/s", "peak");
+    }
+    std::vector<Layer> layers(std::begin(resnet18), std::end(resnet18));
+    layers.insert(layers.end(), std::begin(mobilenet_v2), std::end(mobilenet_v2));
+    for (size_t index = 0; index < layers.size(); ++index) {
+        if (only_layer >= 0 && int64_t(index) != only_layer) continue;
+        const Layer& l = layers[index];
+        const int64_t padding = l.kernel / 2;
+        const kiln::Conv2dOptions options{{l.stride, l.stride}, {padding, padding}, {1, 1}, l.groups};
+        if (list) {
+            std::printf("%s,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,,,,\n", l.name, (long long)l.in_channels,
+                        (long long)l.size, (long long)l.out_channels, (long long)l.kernel, (long long)l.stride,
+                        (long long)padding, (long long)l.groups, (long long)batch);
+            continue;
+        }
+        kiln::Tensor x = kiln::Tensor::randn({batch, l.in_channels, l.size, l.size});
+        kiln::Tensor w = kiln::Tensor::randn({l.out_channels, l.in_channels / l.groups, l.kernel, l.kernel}) * 0.1;
+        x.set_requires_grad(true);
+        w.set_requires_grad(true);
+        kiln::Tensor y;
+        {
+            kiln::NoGradGuard no_grad;
+            y = kiln::conv2d(x, w, kiln::Tensor(), options);
+        }
+        const double forward_s = median_seconds(
+            [&] {
+                kiln::NoGradGuard no_grad;
+                y = kiln::conv2d(x, w, kiln::Tensor(), options);
+            },
+            min_runs, budget);
+        const kiln::Tensor dy = kiln::Tensor::randn(y.shape());
+        const kiln::Tensor graph = kiln::conv2d(x, w, kiln::Tensor(), options);
+        const double backward_s = median_seconds(
+            [&] {
+                x.set_grad(kiln::Tensor());
+                w.set_grad(kiln::Tensor());
+                graph.backward(dy, /*retain_graph=*/true);
+            },
+            min_runs, budget);
+        const int64_t out_size = y.size(2);
+        const double flops = 2.0 * double(batch * l.out_channels * out_size * out_size) *
+                             double(l.in_channels / l.groups * l.kernel * l.kernel);
+        const kiln::cpu::Conv2dShape shape{batch,    l.in_channels, l.size,  l.size,  l.out_channels, l.kernel,
+                                           l.kernel, l.groups,      l.stride, l.stride, padding,        padding,
+                                           1,        1,             out_size, out_size};
+        const char* algorithm = kiln::cpu::conv2d_algorithm_name(kiln::cpu::conv2d_algorithm(shape));
+        if (csv) {
+            std::printf("%s,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%s,%.6f,%.4f,%.4f\n", l.name,
+                        (long long)l.in_channels, (long long)l.size, (long long)l.out_channels, (long long)l.kernel,
+                        (long long)l.stride, (long long)padding, (long long)l.groups, (long long)batch, algorithm,
+                        flops / 1e9, forward_s * 1e3, backward_s * 1e3);
+        } else {
+            char channels[48], kernel[16];
+            std::snprintf(channels, sizeof channels, "%lldx%lld^2 -> %lld", (long long)l.in_channels,
+                          (long long)l.size, (long long)l.out_channels);
+            std::snprintf(kernel, sizeof kernel, "%s", algorithm);
+            const double forward_gflops = flops / forward_s / 1e9, backward_gflops = 2 * flops / backward_s / 1e9;
+            std::printf("%-22s %-20s %-9s %9.3f %8.1f %5.0f%% %9.3f %8.1f %5.0f%%\n", l.name, channels, kernel,
+                        forward_s * 1e3, forward_gflops, 100 * forward_gflops / peak, backward_s * 1e3,
+                        backward_gflops, 100 * backward_gflops / peak);
+        }
+        std::fflush(stdout);
+    }
+    if (only_layer >= int64_t(layers.size())) {
+        std::fprintf(stderr, "bench_conv: --layer %lld: there are %zu layers\n", (long long)only_layer, layers.size());
+        return 2;
+    }
+    return 0;
+}

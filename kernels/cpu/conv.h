@@ -1,0 +1,81 @@
+#pragma once
+// 2-D convolution (cross-correlation, as in every DL framework), NCHW,
+// forward and backward, float and double.
+//
+//   y[n, o, oh, ow] = b[o] + sum_{c, i, j} w[o, c, i, j] * x[n, g Cg + c, oh s_h - p_h + i d_h, ow s_w - p_w + j d_w]
+//
+// with g = o / Og the group of output channel o, Cg = C_in / groups input and
+// Og = C_out / groups output channels per group, and x read as 0 outside the
+// image (zero padding). Shapes: x [N, C_in, H, W], w [C_out, Cg, kH, kW],
+// b [C_out] (or null), y [N, C_out, H_out, W_out] with
+//   H_out = floor((H + 2 p_h - d_h (kH - 1) - 1) / s_h) + 1   (W_out alike).
+// Backward (dy has the shape of y):
+//   dx[n, g Cg + c, ih, iw] += sum over (o in group g, oh, ow, i, j) that read (ih, iw) of w[o, c, i, j] dy[n, o, oh, ow]
+//   dw[o, c, i, j]          += sum_{n, oh, ow} dy[n, o, oh, ow] x[n, g Cg + c, oh s_h - p_h + i d_h, ...]
+//   db[o]                   += sum_{n, oh, ow} dy[n, o, oh, ow]
+// Every backward kernel ADDS into its (zero-initialised, or not) output.
+//
+// Three algorithms, chosen by conv2d_algorithm():
+// - depthwise (groups == C_in > 1, so Cg = 1; any channel multiplier Og):
+//   direct loops, one plane per task. The task copies its input plane into a
+//   zero-padded plane, so no inner loop tests a bound; with stride 1 each
+//   kernel tap becomes one long contiguous loop over the whole plane (rows of
+//   the padded width, the extra columns discarded), which vectorises.
+// - pointwise (1x1 kernel, stride 1, no padding): the image is already the
+//   GEMM operand: y[n, g] [Og, HW] = w_g [Og, Cg] @ x[n, g] [Cg, HW].
+// - im2col (everything else): col [Cg kH kW, L] (L = H_out W_out) holds in row
+//   (c, i, j) the input pixels that tap (i, j) of channel c reads, then
+//   y[n, g] [Og, L] = w_g [Og, Cg kH kW] @ col.  Backward: col = w_g^T @ dy[n, g]
+//   then col2im adds each row back to the pixels it came from (dx);
+//   dw_g += dy[n, g] @ col^T, summed over the images.
+// GEMM paths take the images in blocks of nb, chosen so that the GEMM has at
+// least 256 columns (nb L) when the batch allows: a thin per-image GEMM (L = 16
+// in ResNet-18's last stage at 128x128) runs far below BLAS's best, so nb
+// images' columns sit side by side and the output (or dy) is scattered (or
+// gathered) per image. Blocks run one per thread when there are at least as
+// many blocks as threads (each GEMM then single-threaded), else in turn with
+// multi-threaded GEMMs. Per-thread im2col buffers, gathered outputs and
+// per-thread partial dw sums live in a caller-provided workspace (so the
+// engine can take it from its caching allocator; depthwise uses one padded
+// plane per thread); its size is given by conv2d_workspace_size().
+// allocator); its size is given by conv2d_workspace_size().
+//
+// Kernels assume valid arguments (checked in engine/ops/conv.cpp) and
+// contiguous buffers.
+#include <cstdint>
+
+namespace kiln::cpu {
+
+struct Conv2dShape {
+    int64_t batch, in_channels, height, width;          // x [N, C_in, H, W]
+    int64_t out_channels, kernel_h, kernel_w, groups;   // w [C_out, C_in / groups, kH, kW]
+    int64_t stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w;
+    int64_t out_h, out_w;                               // y [N, C_out, H_out, W_out]
+};
+
+enum class Conv2dAlgorithm { depthwise, pointwise, im2col };
+Conv2dAlgorithm conv2d_algorithm(const Conv2dShape& s);
+const char* conv2d_algorithm_name(Conv2dAlgorithm algorithm);
+
+enum class Conv2dPass { forward, backward_input, backward_weight };
+// Elements of T the workspace of `pass` needs (0 when none). Depends on the
+// OpenMP thread count of the calling context.
+int64_t conv2d_workspace_size(const Conv2dShape& s, Conv2dPass pass);
+
+// y = conv(x, w) + b   (overwrites y; b may be null)
+template <typename T>
+void conv2d_forward(T* y, const T* x, const T* w, const T* b, const Conv2dShape& s, T* workspace);
+
+// dx += conv2d's input gradient
+template <typename T>
+void conv2d_backward_input(T* dx, const T* dy, const T* w, const Conv2dShape& s, T* workspace);
+
+// dw += conv2d's weight gradient
+template <typename T>
+void conv2d_backward_weight(T* dw, const T* dy, const T* x, const Conv2dShape& s, T* workspace);
+
+// db += sum of dy over images and pixels
+template <typename T>
+void conv2d_backward_bias(T* db, const T* dy, const Conv2dShape& s);
+
+}  // namespace kiln::cpu

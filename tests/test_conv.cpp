@@ -1,0 +1,154 @@
+// conv2d: hand-computed values, and the three kernel algorithms checked
+// against each other (depthwise against per-channel convolutions, pointwise
+// against im2col). Gradients against finite differences are in the op case
+// table (engine/op_cases/conv.cpp).
+#include <doctest/doctest.h>
+
+#include "engine/ops.h"
+
+using namespace kiln;
+
+namespace {
+
+Tensor leaf(const Tensor& t) {
+    Tensor copy = t.clone();
+    copy.set_requires_grad(true);
+    return copy;
+}
+
+double max_abs_difference(const Tensor& a, const Tensor& b) {
+    REQUIRE(a.shape() == b.shape());
+    const std::vector<double> va = a.to_vector(), vb = b.to_vector();
+    double worst = 0;
+    for (size_t i = 0; i < va.size(); ++i) worst = std::max(worst, std::abs(va[i] - vb[i]));
+    return worst;
+}
+
+// x [1, 1, 3, 3] = 1..9 and w [1, 1, 2, 2] = [[1, 2], [3, 4]]
+const std::vector<double> image = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+const std::vector<double> kernel = {1, 2, 3, 4};
+
+}  // namespace
+
+TEST_CASE("conv2d: a 3x3 image with a 2x2 kernel, by hand, forward and backward") {
+    Tensor x = leaf(Tensor::from_vector(image, {1, 1, 3, 3}, DType::float64));
+    Tensor w = leaf(Tensor::from_vector(kernel, {1, 1, 2, 2}, DType::float64));
+    Tensor b = leaf(Tensor::from_vector({0.5}, {1}, DType::float64));
+    const Tensor y = conv2d(x, w, b);
+    // y[0, 0] = 1*1 + 2*2 + 4*3 + 5*4 = 37, then windows shifted right / down
+    CHECK(y.shape() == Shape{1, 1, 2, 2});
+    CHECK(y.to_vector() == std::vector<double>{37.5, 47.5, 67.5, 77.5});
+    y.backward(Tensor::ones({1, 1, 2, 2}, DType::float64));
+    // dx: the sum of the kernel taps that touch each pixel
+    CHECK(x.grad().to_vector() == std::vector<double>{1, 3, 2, 4, 10, 6, 3, 7, 4});
+    // dw[i, j]: the sum of the 2x2 block of x starting at (i, j)
+    CHECK(w.grad().to_vector() == std::vector<double>{12, 16, 24, 28});
+    CHECK(b.grad().to_vector() == std::vector<double>{4});
+}
+
+TEST_CASE("conv2d: stride 2 and padding 1, by hand") {
+    const Tensor x = Tensor::from_vector(image, {1, 1, 3, 3}, DType::float64);
+    const Tensor w = Tensor::from_vector(kernel, {1, 1, 2, 2}, DType::float64);
+    const Tensor y = conv2d(x, w, Tensor(), {.stride = {2, 2}, .padding = {1, 1}});
+    // padded to 5x5; H_out = (3 + 2 - 2) / 2 + 1 = 2. Windows at rows/cols {-1, 0} and {1, 2}:
+    //   (-1,-1): 1*4 = 4   (-1,1): 2*3 + 3*4 = 18   (1,-1): 4*2 + 7*4 = 36   (1,1): 5 + 12 + 24 + 36 = 77
+    CHECK(y.shape() == Shape{1, 1, 2, 2});
+    CHECK(y.to_vector() == std::vector<double>{4, 18, 36, 77});
+}
+
+TEST_CASE("conv2d: output size floor((H + 2p - d(k-1) - 1) / s) + 1, and an empty batch") {
+    const Tensor x = Tensor::zeros({2, 3, 11, 8});
+    const Tensor w = Tensor::zeros({5, 3, 3, 2});
+    // H: (11 + 4 - 2*2 - 1) / 3 + 1 = 4;  W: (8 + 2 - 2*1 - 1) / 2 + 1 = 4
+    CHECK(conv2d(x, w, Tensor(), {.stride = {3, 2}, .padding = {2, 1}, .dilation = {2, 2}}).shape() ==
+          Shape{2, 5, 4, 4});
+    CHECK(conv2d(Tensor::zeros({0, 3, 5, 5}), w).shape() == Shape{0, 5, 3, 4});
+}
+
+TEST_CASE("conv2d: the depthwise kernel equals separate per-channel convolutions (im2col) joined with cat") {
+    struct Setting {
+        const char* name;
+        int64_t multiplier;
+        Conv2dOptions options;  // groups filled in below
+    };
+    const Setting settings[] = {
+        {"3x3, padding 1", 1, {.padding = {1, 1}}},
+        {"3x3, stride 2, padding 1", 1, {.stride = {2, 2}, .padding = {1, 1}}},
+        {"5x5, dilation 2, padding 3, multiplier 2", 2, {.padding = {3, 3}, .dilation = {2, 2}}},
+    };
+    for (const Setting& setting : settings) {
+        CAPTURE(setting.name);
+        const int64_t channels = 5, m = setting.multiplier, k = setting.options.dilation[0] == 2 ? 5 : 3;
+        const Tensor x0 = Tensor::randn({3, channels, 9, 11}, DType::float64);
+        const Tensor w0 = Tensor::randn({channels * m, 1, k, k}, DType::float64);
+        const Tensor b0 = Tensor::randn({channels * m}, DType::float64);
+
+        Tensor x = leaf(x0), w = leaf(w0), b = leaf(b0);
+        Conv2dOptions depthwise = setting.options;
+        depthwise.groups = channels;
+        const Tensor y = conv2d(x, w, b, depthwise);
+
+        Tensor xs = leaf(x0), ws = leaf(w0), bs = leaf(b0);
+        std::vector<Tensor> parts;
+        for (int64_t c = 0; c < channels; ++c)
+            parts.push_back(conv2d(xs.narrow(1, c, 1), ws.narrow(0, c * m, m), bs.narrow(0, c * m, m), setting.options));
+        const Tensor y_separate = cat(parts, 1);
+        CHECK(max_abs_difference(y, y_separate) < 1e-12);
+
+        const Tensor dy = Tensor::randn(y.shape(), DType::float64);
+        y.backward(dy);
+        y_separate.backward(dy);
+        CHECK(max_abs_difference(x.grad(), xs.grad()) < 1e-12);
+        CHECK(max_abs_difference(w.grad(), ws.grad()) < 1e-12);
+        CHECK(max_abs_difference(b.grad(), bs.grad()) < 1e-12);
+    }
+}
+
+TEST_CASE("conv2d: the pointwise (plain GEMM) path equals the im2col path") {
+    // A 1x1 convolution with padding 1 goes through im2col; its interior is the unpadded 1x1 convolution.
+    const Tensor x0 = Tensor::randn({4, 6, 5, 7}, DType::float64);
+    const Tensor w0 = Tensor::randn({4, 3, 1, 1}, DType::float64);
+    Tensor x = leaf(x0), w = leaf(w0), xp = leaf(x0), wp = leaf(w0);
+    const Tensor y = conv2d(x, w, Tensor(), {.groups = 2});
+    const Tensor y_padded = conv2d(xp, wp, Tensor(), {.padding = {1, 1}, .groups = 2}).narrow(2, 1, 5).narrow(3, 1, 7);
+    CHECK(max_abs_difference(y, y_padded) < 1e-12);
+    const Tensor dy = Tensor::randn(y.shape(), DType::float64);
+    y.backward(dy);
+    y_padded.backward(dy);
+    CHECK(max_abs_difference(x.grad(), xp.grad()) < 1e-12);
+    CHECK(max_abs_difference(w.grad(), wp.grad()) < 1e-12);
+}
+
+TEST_CASE("conv2d: one image at a time gives the batch's result (image blocks, threads, the dw reduction)") {
+    // 12x12 outputs: blocks of 2 images (>= 256 GEMM columns), so a batch of 5 runs as 2 + 2 + 1 images.
+    struct Setting {
+        const char* name;
+        Shape weight;
+        Conv2dOptions options;
+    };
+    const Setting settings[] = {
+        {"3x3, padding 1 (im2col)", {4, 3, 3, 3}, {.padding = {1, 1}}},
+        {"1x1 (pointwise)", {4, 3, 1, 1}, {}},
+        {"1x1, groups 3", {6, 1, 1, 1}, {.groups = 3}},  // groups == C_in: the depthwise kernel
+    };
+    for (const Setting& setting : settings) {
+        CAPTURE(setting.name);
+        const Tensor x0 = Tensor::randn({5, 3, 12, 12}, DType::float64);
+        const Tensor w0 = Tensor::randn(setting.weight, DType::float64);
+        const Tensor b0 = Tensor::randn({setting.weight[0]}, DType::float64);
+        Tensor x = leaf(x0), w = leaf(w0), b = leaf(b0);
+        const Tensor y = conv2d(x, w, b, setting.options);
+        const Tensor dy = Tensor::randn(y.shape(), DType::float64);
+        y.backward(dy);
+        Tensor w_single = leaf(w0), b_single = leaf(b0);
+        for (int64_t n = 0; n < 5; ++n) {
+            Tensor xn = leaf(x0.narrow(0, n, 1));
+            const Tensor yn = conv2d(xn, w_single, b_single, setting.options);
+            CHECK(max_abs_difference(yn, y.narrow(0, n, 1)) < 1e-12);
+            yn.backward(dy.narrow(0, n, 1).contiguous());
+            CHECK(max_abs_difference(xn.grad(), x.grad().narrow(0, n, 1)) < 1e-12);
+        }
+        CHECK(max_abs_difference(w.grad(), w_single.grad()) < 1e-12);
+        CHECK(max_abs_difference(b.grad(), b_single.grad()) < 1e-12);
+    }
+}

@@ -103,7 +103,14 @@ TEST_CASE("devices parse and print, and devices without a backend say so") {
     CHECK(Device::parse("cpu").is_cpu());
     CHECK_THROWS_WITH_AS(Device::parse("tpu"), doctest::Contains("unknown device \"tpu\""), Error);
     CHECK_THROWS_WITH_AS(Device::parse("cuda:x"), doctest::Contains("no valid index"), Error);
-    CHECK_THROWS_WITH_AS(Tensor::zeros({2}, DType::float32, Device::emu()), doctest::Contains("emu has no backend"),
+    // emu memory is host memory: values round-trip, ops without CUDA kernels yet say so by name
+    const Tensor on_emu = Tensor::from_vector({1.5, 2.5}, {2}).to(Device::emu());
+    CHECK(on_emu.device() == Device::emu());
+    CHECK(on_emu.to_vector() == std::vector<double>{1.5, 2.5});
+    CHECK(Tensor::zeros({3}, DType::float32, Device::emu()).to_vector() == std::vector<double>{0, 0, 0});
+    CHECK_THROWS_WITH_AS(softmax(on_emu, 0), doctest::Contains("softmax has no emu kernels yet"), Error);
+    // without a GPU, cuda is one clear line
+    CHECK_THROWS_WITH_AS(Tensor::zeros({2}, DType::float32, Device::cuda(0)), doctest::Contains("kiln::Error: cuda: "),
                          Error);
 }
 

@@ -59,6 +59,11 @@ void add_shape(std::vector<OpCase>& cases, std::vector<ErrorCase>& errors) {
                       [] { f32({2}).set_requires_grad(true).to(DType::int64); },
                       "to: cannot convert a tensor that requires grad to int64"});
 
+    cases.push_back({"to_device", "cpu -> emu -> cpu, through an emu op", {{3, 4}},
+                     [](const Inputs& x) { return (x[0].to(Device::emu()) * 2.0).to(Device::cpu()); }});
+    // Without a GPU (or without nvcc) moving to cuda is one clear line.
+    errors.push_back({"to_device", "cuda without a GPU", [] { f32({2}).to(Device::cuda(0)); }, "kiln::Error: cuda: "});
+
     cases.push_back({"cat", "dim 0, different sizes", {{2, 3}, {4, 3}},
                      [](const Inputs& x) { return cat({x[0], x[1]}, 0); }});
     cases.push_back({"cat", "last dim, three tensors", {{2, 3}, {2, 1}, {2, 2}},

@@ -11,8 +11,8 @@
 #include "optim/clip.h"
 #include "optim/optimizer.h"
 #include "optim/schedule.h"
-#include "tests/python_peer.h"
-#include "tests/skip.h"
+#include "tests/support/python_peer.h"
+#include "tests/support/skip.h"
 
 using namespace kiln;
 using namespace kiln::optim;

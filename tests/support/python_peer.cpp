@@ -1,4 +1,4 @@
-#include "tests/python_peer.h"
+#include "tests/support/python_peer.h"
 
 #include <cstdio>
 #include <cstdlib>

@@ -1,7 +1,7 @@
 // Strided copy (with dtype conversion) and fill.
 // Launch: one thread per element, 256 per block.
 #include "kernels/cuda/cuda_common.h"
-#include "kernels/cuda/kernels.h"
+#include "kernels/cuda/copy.h"
 #include "kernels/cuda/strided.h"
 
 namespace kiln::KILN_CUDA_NS {

@@ -5,7 +5,7 @@
 // under broadcasting several outputs feed one input element (so these sums
 // are not bit-reproducible on a GPU; the order is fixed under emu).
 #include "kernels/cuda/cuda_common.h"
-#include "kernels/cuda/kernels.h"
+#include "kernels/cuda/elementwise.h"
 #include "kernels/cuda/strided.h"
 
 namespace kiln::KILN_CUDA_NS {

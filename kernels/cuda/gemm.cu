@@ -16,7 +16,7 @@
 //                         16x64 tile of B in shared memory. Each loaded A value
 //                         feeds 4 FMAs, each B value 4: fewer shared loads per FMA.
 #include "kernels/cuda/cuda_common.h"
-#include "kernels/cuda/kernels.h"
+#include "kernels/cuda/gemm.h"
 
 namespace kiln::KILN_CUDA_NS {
 

@@ -6,7 +6,7 @@
 // shared memory (one slot per warp) and a final warp. Block size: the
 // smallest multiple of 32 covering `reduce`, at most 256.
 #include "kernels/cuda/cuda_common.h"
-#include "kernels/cuda/kernels.h"
+#include "kernels/cuda/reduce.h"
 
 namespace kiln::KILN_CUDA_NS {
 

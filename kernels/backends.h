@@ -5,6 +5,7 @@
 #include "kernels/cpu/copy.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/optim.h"
 #include "kernels/cpu/reduce.h"
 
 #define KILN_CUDA_NS emu

@@ -1,5 +1,5 @@
 // AdaGrad. Rule: kernels/common/optim.h (adagrad_update).
-#include "kernels/cpu/optim.h"
+#include "engine/backend.h"
 #include "optim/optimizer.h"
 
 namespace kiln::optim {
@@ -25,7 +25,7 @@ void Adagrad::update(const Options& o, const Tensor& param, const Tensor& grad, 
         const bool first_use = !state.buffers.count("sum");
         Tensor& sum = buffer(state, "sum", param);
         if (first_use) sum.fill_(o.at("initial_accumulator_value"));
-        cpu::adagrad_step(param.data<T>(), grad.data<T>(), sum.data<T>(), param.numel(), hyper);
+        KILN_ON_BACKEND(param.device(), adagrad_step, param.data<T>(), grad.data<T>(), sum.data<T>(), param.numel(), hyper);
     });
 }
 

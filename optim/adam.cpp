@@ -2,7 +2,7 @@
 // decay), with optional AMSGrad. Rule: kernels/common/optim.h (adam_update).
 #include <cmath>
 
-#include "kernels/cpu/optim.h"
+#include "engine/backend.h"
 #include "optim/optimizer.h"
 
 namespace kiln::optim {
@@ -46,7 +46,7 @@ void Adam::update(const Options& o, const Tensor& param, const Tensor& grad, Par
         T* exp_avg = buffer(state, "exp_avg", param).data<T>();
         T* exp_avg_sq = buffer(state, "exp_avg_sq", param).data<T>();
         T* max_exp_avg_sq = hyper.amsgrad ? buffer(state, "max_exp_avg_sq", param).data<T>() : nullptr;
-        cpu::adam_step(param.data<T>(), grad.data<T>(), exp_avg, exp_avg_sq, max_exp_avg_sq, param.numel(), hyper);
+        KILN_ON_BACKEND(param.device(), adam_step, param.data<T>(), grad.data<T>(), exp_avg, exp_avg_sq, max_exp_avg_sq, param.numel(), hyper);
     });
 }
 

@@ -1,5 +1,5 @@
 // Lion: the sign of an interpolated momentum, decoupled weight decay. Rule: kernels/common/optim.h (lion_update).
-#include "kernels/cpu/optim.h"
+#include "engine/backend.h"
 #include "optim/optimizer.h"
 
 namespace kiln::optim {
@@ -19,7 +19,7 @@ void Lion::check_options(const Options& o) const {
 void Lion::update(const Options& o, const Tensor& param, const Tensor& grad, ParamState& state) {
     const math::LionHyper hyper{o.at("lr"), o.at("beta1"), o.at("beta2"), o.at("weight_decay")};
     dispatch_floating(param.dtype(), "Lion", [&]<typename T>() {
-        cpu::lion_step(param.data<T>(), grad.data<T>(), buffer(state, "exp_avg", param).data<T>(), param.numel(), hyper);
+        KILN_ON_BACKEND(param.device(), lion_step, param.data<T>(), grad.data<T>(), buffer(state, "exp_avg", param).data<T>(), param.numel(), hyper);
     });
 }
 

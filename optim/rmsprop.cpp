@@ -1,5 +1,5 @@
 // RMSProp, plain or centered, with optional momentum. Rule: kernels/common/optim.h (rmsprop_update).
-#include "kernels/cpu/optim.h"
+#include "engine/backend.h"
 #include "optim/optimizer.h"
 
 namespace kiln::optim {
@@ -25,7 +25,7 @@ void RMSprop::update(const Options& o, const Tensor& param, const Tensor& grad, 
         T* square_avg = buffer(state, "square_avg", param).data<T>();
         T* grad_avg = hyper.centered ? buffer(state, "grad_avg", param).data<T>() : nullptr;
         T* momentum_buffer = hyper.momentum > 0 ? buffer(state, "momentum_buffer", param).data<T>() : nullptr;
-        cpu::rmsprop_step(param.data<T>(), grad.data<T>(), square_avg, grad_avg, momentum_buffer, param.numel(), hyper);
+        KILN_ON_BACKEND(param.device(), rmsprop_step, param.data<T>(), grad.data<T>(), square_avg, grad_avg, momentum_buffer, param.numel(), hyper);
     });
 }
 

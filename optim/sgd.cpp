@@ -1,5 +1,5 @@
 // SGD with momentum, dampening, Nesterov and weight decay. Rule: kernels/common/optim.h (sgd_update).
-#include "kernels/cpu/optim.h"
+#include "engine/backend.h"
 #include "optim/optimizer.h"
 
 namespace kiln::optim {
@@ -23,7 +23,7 @@ void SGD::update(const Options& o, const Tensor& param, const Tensor& grad, Para
                                o.at("nesterov") != 0, state.step == 1};
     dispatch_floating(param.dtype(), "SGD", [&]<typename T>() {
         T* momentum_buffer = hyper.momentum != 0 ? buffer(state, "momentum_buffer", param).data<T>() : nullptr;
-        cpu::sgd_step(param.data<T>(), grad.data<T>(), momentum_buffer, param.numel(), hyper);
+        KILN_ON_BACKEND(param.device(), sgd_step, param.data<T>(), grad.data<T>(), momentum_buffer, param.numel(), hyper);
     });
 }
 

@@ -7,3 +7,4 @@
 #include "kernels/cuda/copy.h"
 #include "kernels/cuda/reduce.h"
 #include "kernels/cuda/gemm.h"
+#include "kernels/cuda/optim.h"

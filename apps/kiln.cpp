@@ -1,6 +1,7 @@
 // kiln: the command-line front end. Each subcommand is a thin layer over the
 // library; errors print one line on stderr and exit non-zero.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <set>
@@ -27,7 +28,10 @@ int run_gradcheck_command(const std::string& only_op) {
     }
     int failures = 0, count = 0;
     std::set<std::string> covered;
-    std::printf("%-10s %-40s %-22s %12s %12s  %s\n", "op", "case", "shapes", "grad err", "f32 err", "result");
+    size_t op_width = 2;  // the longest op name sets the first column
+    for (const kiln::OpCase& c : kiln::op_cases()) op_width = std::max(op_width, c.op.size());
+    const int width = int(op_width);
+    std::printf("%-*s %-40s %-22s %12s %12s  %s\n", width, "op", "case", "shapes", "grad err", "f32 err", "result");
     for (const kiln::OpCase& c : kiln::op_cases()) {
         if (!only_op.empty() && c.op != only_op) continue;
         std::string shapes;
@@ -38,7 +42,7 @@ int run_gradcheck_command(const std::string& only_op) {
         const kiln::GradcheckResult grad = kiln::run_gradcheck(c);
         const kiln::PrecisionResult single = kiln::run_float32_check(c);
         const bool passed = grad.passed && single.passed;
-        std::printf("%-10s %-40s %-22s %12.3e %12.3e  %s\n", c.op.c_str(), c.label.c_str(), shapes.c_str(),
+        std::printf("%-*s %-40s %-22s %12.3e %12.3e  %s\n", width, c.op.c_str(), c.label.c_str(), shapes.c_str(),
                     grad.max_abs_error, single.max_error, passed ? "pass" : "FAIL");
         if (!grad.passed) std::printf("    gradient outside tolerance at %s\n", grad.failure.c_str());
         if (!single.passed) std::printf("    float32 differs from float64 at %s\n", single.worst.c_str());
@@ -48,7 +52,7 @@ int run_gradcheck_command(const std::string& only_op) {
     }
     for (const std::string& op : ops) {
         if ((only_op.empty() || op == only_op) && !covered.count(op)) {
-            std::printf("%-10s has no gradcheck case: FAIL\n", op.c_str());
+            std::printf("%-*s has no gradcheck case: FAIL\n", width, op.c_str());
             ++failures;
         }
     }

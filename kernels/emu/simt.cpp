@@ -123,6 +123,7 @@ Fiber& fiber_in_kernel(const char* what) {
 // Scheduler -> fiber.
 void resume(Fiber& fiber) {
     current_fiber = &fiber;
+    debug_thread = {fiber.thread_index, current_block ? current_block->block_index : Dim3{}};
 #if KILN_ASAN
     void* fake_stack = nullptr;
     __sanitizer_start_switch_fiber(&fake_stack, fiber.stack_bottom, fiber.stack_size);
@@ -463,5 +464,7 @@ uint64_t warp_collective(WarpOp op, unsigned mask, uint64_t value, int argument,
 }
 
 uint64_t launch_count() { return launches.load(); }
+
+DebugThread debug_thread;
 
 }  // namespace kiln::simt

@@ -84,4 +84,12 @@ uint64_t warp_collective(WarpOp op, unsigned mask, uint64_t value, int argument,
 // Launches so far in this process (for tests and the kernel walkthrough).
 uint64_t launch_count();
 
+// The CUDA thread running now, for debuggers: gdb can test it in a breakpoint
+// condition without calling a function on a fiber's stack, e.g.
+//   break my_kernel if kiln::simt::debug_thread.thread.x == 5
+struct DebugThread {
+    Dim3 thread, block;
+};
+extern DebugThread debug_thread;
+
 }  // namespace kiln::simt

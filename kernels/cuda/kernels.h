@@ -7,3 +7,6 @@
 #include "kernels/cuda/copy.h"
 #include "kernels/cuda/reduce.h"
 #include "kernels/cuda/gemm.h"
+#include "kernels/cuda/pool.h"
+#include "kernels/cuda/batch_norm.h"
+#include "kernels/cuda/conv.h"

@@ -36,6 +36,8 @@ void add_batch_norm(std::vector<OpCase>& cases, std::vector<ErrorCase>& errors) 
                      {any, gamma, any}});
     cases.push_back({"batch_norm", "training, batch 1 with spatial dims", {{1, 3, 3, 4}, {3}, {3}}, training_with_stats,
                      {any, gamma, any}});
+    cases.push_back({"batch_norm", "training, 324 values per channel (more than one 256-thread stride)",
+                     {{4, 2, 9, 9}, {2}, {2}}, training_with_stats, {any, gamma, any}});
     cases.push_back({"batch_norm", "training, no affine, no running stats", {{5, 3}},
                      [](const Inputs& x) { return batch_norm(x[0], Tensor(), Tensor(), Tensor(), Tensor(), true); }});
     cases.push_back({"batch_norm", "training NCHW, weight without bias", {{3, 2, 2, 3}, {2}},

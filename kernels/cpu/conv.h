@@ -39,6 +39,9 @@
 // engine can take it from its caching allocator; depthwise uses one padded
 // plane per thread); its size is given by conv2d_workspace_size().
 //
+// The CUDA kernels (kernels/cuda/conv.cu) take the same three paths with the
+// same choice, one image-group per GEMM.
+//
 // Kernels assume valid arguments (checked in engine/ops/conv.cpp) and
 // contiguous buffers.
 #include <cstdint>

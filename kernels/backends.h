@@ -7,6 +7,9 @@
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/optim.h"
 #include "kernels/cpu/reduce.h"
+#include "kernels/cpu/pool.h"
+#include "kernels/cpu/batch_norm.h"
+#include "kernels/cpu/conv.h"
 
 #define KILN_CUDA_NS emu
 #include "kernels/cuda/kernels.h"

@@ -9,16 +9,16 @@ namespace kiln::case_tables {
 
 namespace {
 
-// Fixed running statistics for C channels (variance in [0.5, 1.4]), in x's dtype.
+// Fixed running statistics for C channels (variance in [0.5, 1.4]), in x's dtype, on x's device.
 Tensor running_mean_for(const Tensor& x) {
     std::vector<double> values;
     for (int64_t c = 0; c < x.size(1); ++c) values.push_back(0.1 * double(c) - 0.2);
-    return Tensor::from_vector(values, {x.size(1)}, x.dtype());
+    return Tensor::from_vector(values, {x.size(1)}, x.dtype()).to(x.device());
 }
 Tensor running_var_for(const Tensor& x) {
     std::vector<double> values;
     for (int64_t c = 0; c < x.size(1); ++c) values.push_back(0.5 + 0.3 * double(c % 4));
-    return Tensor::from_vector(values, {x.size(1)}, x.dtype());
+    return Tensor::from_vector(values, {x.size(1)}, x.dtype()).to(x.device());
 }
 
 }  // namespace
@@ -26,7 +26,8 @@ Tensor running_var_for(const Tensor& x) {
 void add_batch_norm(std::vector<OpCase>& cases, std::vector<ErrorCase>& errors) {
     const std::pair<double, double> any{-1, 1}, gamma{0.5, 1.5};
     auto training_with_stats = [](const Inputs& x) {
-        Tensor mean = Tensor::zeros({x[0].size(1)}, x[0].dtype()), var = Tensor::ones({x[0].size(1)}, x[0].dtype());
+        Tensor mean = Tensor::zeros({x[0].size(1)}, x[0].dtype(), x[0].device());
+        Tensor var = Tensor::ones({x[0].size(1)}, x[0].dtype(), x[0].device());
         return batch_norm(x[0], x[1], x[2], mean, var, true);
     };
     cases.push_back({"batch_norm", "training [N, C], affine, running stats", {{6, 4}, {4}, {4}}, training_with_stats,
@@ -35,6 +36,8 @@ void add_batch_norm(std::vector<OpCase>& cases, std::vector<ErrorCase>& errors) 
                      {any, gamma, any}});
     cases.push_back({"batch_norm", "training, batch 1 with spatial dims", {{1, 3, 3, 4}, {3}, {3}}, training_with_stats,
                      {any, gamma, any}});
+    cases.push_back({"batch_norm", "training, 324 values per channel (more than one 256-thread stride)",
+                     {{4, 2, 9, 9}, {2}, {2}}, training_with_stats, {any, gamma, any}});
     cases.push_back({"batch_norm", "training, no affine, no running stats", {{5, 3}},
                      [](const Inputs& x) { return batch_norm(x[0], Tensor(), Tensor(), Tensor(), Tensor(), true); }});
     cases.push_back({"batch_norm", "training NCHW, weight without bias", {{3, 2, 2, 3}, {2}},

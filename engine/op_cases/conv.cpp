@@ -41,6 +41,10 @@ void add_conv(std::vector<OpCase>& cases, std::vector<ErrorCase>& errors) {
                      {{2, 2, 3, 3}, {2, 2, 5, 5}, {2}}, conv(options({1, 1}, {1, 1}))});
     cases.push_back({"conv2d", "1x1 with stride 2 (im2col, not pointwise)",
                      {{2, 3, 5, 5}, {4, 3, 1, 1}, {4}}, conv(options({2, 2}, {0, 0}))});
+    cases.push_back({"conv2d", "GEMM tiles crossed: L = 81 > 64 columns, K = 36 > 16, 5 output channels, batch 1",
+                     {{1, 4, 9, 9}, {5, 4, 3, 3}, {5}}, conv(options({1, 1}, {1, 1}))});
+    cases.push_back({"conv2d", "stride 2, dilation 2, groups 2, padding 2, batch 1, odd 9x7",
+                     {{1, 4, 9, 7}, {4, 2, 3, 3}, {4}}, conv(options({2, 2}, {2, 2}, {2, 2}, 2))});
     cases.push_back({"conv2d", "non-contiguous (permuted) input",
                      {{1, 5, 4, 3}, {2, 3, 3, 3}},
                      [](const Inputs& x) { return conv2d(x[0].permute({0, 3, 1, 2}), x[1], Tensor(), {}); }});
@@ -57,6 +61,8 @@ void add_conv(std::vector<OpCase>& cases, std::vector<ErrorCase>& errors) {
                      {{1, 3, 5, 5}, {6, 1, 3, 3}, {6}}, conv(options({2, 1}, {1, 1}, {1, 1}, 3))});
     cases.push_back({"conv2d", "depthwise 3x3, dilation 2, padding 2",
                      {{1, 3, 7, 7}, {3, 1, 3, 3}, {3}}, conv(options({1, 1}, {2, 2}, {2, 2}, 3))});
+    cases.push_back({"conv2d", "depthwise 5x3, stride 2, dilation (1, 2), padding (2, 1), odd 9x7, batch 2",
+                     {{2, 2, 9, 7}, {4, 1, 5, 3}, {4}}, conv(options({2, 2}, {2, 1}, {1, 2}, 2))});
     cases.push_back({"conv2d", "depthwise 1x1 (groups 6)", {{2, 6, 3, 3}, {6, 1, 1, 1}},
                      conv(options({1, 1}, {0, 0}, {1, 1}, 6))});
 

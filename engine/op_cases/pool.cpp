@@ -41,6 +41,8 @@ void add_pool(std::vector<OpCase>& cases, std::vector<ErrorCase>& errors) {
                          [run](const Inputs& x) { return run(x[0], pool({3, 2}, {2, 1})); }});
         cases.push_back({op, "non-square padding 1x0, stride 1", {{2, 3, 4, 3}},
                          [run](const Inputs& x) { return run(x[0], pool({2, 3}, {1, 1}, {1, 0})); }});
+        cases.push_back({op, "more elements than one 256-thread block (432), overlapping", {{2, 3, 9, 8}},
+                         [run](const Inputs& x) { return run(x[0], pool({3, 3}, {2, 2}, {1, 1})); }});
         errors.push_back({op, "kernel larger than padded input", [run] { run(f32({1, 1, 2, 2}), pool({4, 4}, {1, 1}, {0, 0})); },
                           std::string(op) + ": kernel [4, 4] is larger than the padded input (x [1, 1, 2, 2], padding [0, 0])"});
         errors.push_back({op, "padding more than half the kernel", [run] { run(f32({1, 1, 8, 8}), pool({3, 3}, {1, 1}, {2, 1})); },
@@ -66,6 +68,8 @@ void add_pool(std::vector<OpCase>& cases, std::vector<ErrorCase>& errors) {
     cases.push_back({adaptive, "to {3, 4}: bins overlap (7 / 3, 5 / 4)", {{2, 2, 7, 5}},
                      [](const Inputs& x) { return adaptive_avg_pool2d(x[0], {3, 4}); }});
     cases.push_back({adaptive, "to a size larger than the input", {{1, 2, 3, 2}},
+                     [](const Inputs& x) { return adaptive_avg_pool2d(x[0], {4, 3}); }});
+    cases.push_back({adaptive, "to {4, 3} from 9x8, more elements than one 256-thread block", {{2, 3, 9, 8}},
                      [](const Inputs& x) { return adaptive_avg_pool2d(x[0], {4, 3}); }});
     errors.push_back({adaptive, "output size 0", [] { adaptive_avg_pool2d(f32({1, 1, 4, 4}), {0, 2}); },
                       "adaptive_avg_pool2d: output size must be positive, got [0, 2]"});

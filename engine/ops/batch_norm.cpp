@@ -8,7 +8,7 @@
 #include "engine/ops.h"
 #include "engine/ops/checks.h"
 #include "engine/ops/registry.h"
-#include "kernels/cpu/batch_norm.h"
+#include "engine/backend.h"
 
 namespace kiln {
 
@@ -20,6 +20,11 @@ namespace {
 struct Extent {
     int64_t N, C, S;
 };
+
+template <typename T>
+T* data_or_null(const Tensor& t) {
+    return t.defined() ? t.data<T>() : nullptr;
+}
 
 class BatchNormBackward : public Node {
 public:
@@ -33,16 +38,13 @@ public:
     std::vector<Tensor> backward(const Tensor& dy) override {
         const Tensor dy_contiguous = dy.contiguous();
         Tensor dx, dweight, dbias;
-        if (next[0]) dx = Tensor::zeros(x_.shape(), dy.dtype());
-        if (next[1]) dweight = Tensor::zeros({extent_.C}, dy.dtype());
-        if (next[2]) dbias = Tensor::zeros({extent_.C}, dy.dtype());
+        if (next[0]) dx = Tensor::zeros(x_.shape(), dy.dtype(), dy.device());
+        if (next[1]) dweight = Tensor::zeros({extent_.C}, dy.dtype(), dy.device());
+        if (next[2]) dbias = Tensor::zeros({extent_.C}, dy.dtype(), dy.device());
         dispatch_floating(dy.dtype(), "batch_norm", [&]<typename T>() {
-            cpu::batch_norm_backward(dx.defined() ? dx.data<T>() : nullptr,
-                                     dweight.defined() ? dweight.data<T>() : nullptr,
-                                     dbias.defined() ? dbias.data<T>() : nullptr, dy_contiguous.data<T>(),
-                                     x_.data<T>(), mean_.data<T>(), rstd_.data<T>(),
-                                     weight_.defined() ? weight_.data<T>() : nullptr, extent_.N, extent_.C, extent_.S,
-                                     training_);
+            KILN_ON_BACKEND(dy.device(), batch_norm_backward, data_or_null<T>(dx), data_or_null<T>(dweight),
+                            data_or_null<T>(dbias), dy_contiguous.data<T>(), x_.data<T>(), mean_.data<T>(),
+                            rstd_.data<T>(), data_or_null<T>(weight_), extent_.N, extent_.C, extent_.S, training_);
         });
         return {dx, dweight, dbias};
     }
@@ -57,22 +59,18 @@ private:
 // A [C] parameter or statistic: undefined, or of x's dtype and device and length C.
 void check_channel_tensor(const char* arg, const Tensor& t, const Tensor& x) {
     if (!t.defined()) return;
-    check_floating("batch_norm", arg, t);
+    check_floating("batch_norm", arg, t, Devices::all);
     check_same_kind("batch_norm", arg, t, "x", x);
     KILN_CHECK(t.shape() == Shape{x.size(1)}, "batch_norm: ", arg, " must be [C] = [", x.size(1), "] for x ",
                shape_str(x.shape()), ", got ", shape_str(t.shape()));
 }
 
-template <typename T>
-T* data_or_null(const Tensor& t) {
-    return t.defined() ? t.data<T>() : nullptr;
-}
 
 }  // namespace
 
 Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
                   const Tensor& running_var, bool training, double momentum, double eps) {
-    check_floating("batch_norm", "x", x);
+    check_floating("batch_norm", "x", x, Devices::all);
     KILN_CHECK(x.dim() >= 2, "batch_norm: x must be [N, C] or [N, C, ...], got ", shape_str(x.shape()));
     check_channel_tensor("weight", weight, x);
     check_channel_tensor("bias", bias, x);
@@ -102,14 +100,14 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, con
     Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
     dispatch_floating(x.dtype(), "batch_norm", [&]<typename T>() {
         if (training)
-            cpu::batch_norm_batch_statistics(mean.data<T>(), rstd.data<T>(), data_or_null<T>(running_mean_buffer),
-                                             data_or_null<T>(running_var_buffer), input.data<T>(), extent.N,
-                                             extent.C, extent.S, momentum, eps);
+            KILN_ON_BACKEND(x.device(), batch_norm_batch_statistics, mean.data<T>(), rstd.data<T>(),
+                            data_or_null<T>(running_mean_buffer), data_or_null<T>(running_var_buffer), input.data<T>(),
+                            extent.N, extent.C, extent.S, momentum, eps);
         else
-            cpu::batch_norm_running_statistics(mean.data<T>(), rstd.data<T>(), running_mean_buffer.data<T>(),
-                                               running_var_buffer.data<T>(), extent.C, eps);
-        cpu::batch_norm_forward(y.data<T>(), input.data<T>(), mean.data<T>(), rstd.data<T>(), data_or_null<T>(w),
-                                data_or_null<T>(b), extent.N, extent.C, extent.S);
+            KILN_ON_BACKEND(x.device(), batch_norm_running_statistics, mean.data<T>(), rstd.data<T>(),
+                            running_mean_buffer.data<T>(), running_var_buffer.data<T>(), extent.C, eps);
+        KILN_ON_BACKEND(x.device(), batch_norm_forward, y.data<T>(), input.data<T>(), mean.data<T>(), rstd.data<T>(),
+                        data_or_null<T>(w), data_or_null<T>(b), extent.N, extent.C, extent.S);
     });
     if (training && running_mean.defined() && !running_mean.is_contiguous()) Tensor(running_mean).copy_(running_mean_buffer);
     if (training && running_var.defined() && !running_var.is_contiguous()) Tensor(running_var).copy_(running_var_buffer);

@@ -6,7 +6,7 @@
 #include "engine/ops.h"
 #include "engine/ops/checks.h"
 #include "engine/ops/registry.h"
-#include "kernels/cpu/conv.h"
+#include "engine/backend.h"
 
 namespace kiln {
 
@@ -14,11 +14,31 @@ KILN_REGISTER_OP(conv2d);
 
 namespace {
 
-// The im2col buffers and per-thread partial sums, from the caching allocator
-// (a training step asks for the same size every time, so this is a cache hit).
-Tensor workspace_for(const cpu::Conv2dShape& s, cpu::Conv2dPass pass, DType dtype) {
-    const int64_t size = cpu::conv2d_workspace_size(s, pass);
-    return size > 0 ? Tensor::empty({size}, dtype) : Tensor();
+using math::Conv2dPass;
+using math::Conv2dShape;
+
+// Elements of workspace the backend's algorithm needs for `pass`. (A switch
+// of its own: KILN_ON_BACKEND calls a kernel and drops its return value.)
+int64_t workspace_size(Device device, const Conv2dShape& s, Conv2dPass pass) {
+    switch (device.kind) {
+        case Device::Kind::cpu: return cpu::conv2d_workspace_size(s, pass);
+        case Device::Kind::emu: return emu::conv2d_workspace_size(s, pass);
+        case Device::Kind::cuda:
+#if KILN_HAVE_CUDA
+            return cuda::conv2d_workspace_size(s, pass);
+#else
+            break;  // no cuda tensor can exist in this build
+#endif
+    }
+    return 0;
+}
+
+// The im2col buffers and per-thread partial sums, on the device that runs the
+// kernels, from its caching allocator (a training step asks for the same size
+// every time, so this is a cache hit).
+Tensor workspace_for(const Conv2dShape& s, Conv2dPass pass, DType dtype, Device device) {
+    const int64_t size = workspace_size(device, s, pass);
+    return size > 0 ? Tensor::empty({size}, dtype, device) : Tensor();
 }
 
 template <typename T>
@@ -29,7 +49,7 @@ T* data_or_null(const Tensor& t) {
 class ConvBackward : public Node {
 public:
     // x is kept only when the weight needs a gradient, the weight only when x does.
-    ConvBackward(Tensor x, Tensor weight, bool has_bias, const cpu::Conv2dShape& shape)
+    ConvBackward(Tensor x, Tensor weight, bool has_bias, const Conv2dShape& shape)
         : x_(std::move(x)), weight_(std::move(weight)), has_bias_(has_bias), shape_(shape) {}
     std::string name() const override { return "ConvBackward"; }
     void release_saved() override {
@@ -37,24 +57,27 @@ public:
         weight_ = Tensor();
     }
     std::vector<Tensor> backward(const Tensor& dy) override {
-        const cpu::Conv2dShape& s = shape_;
+        const Conv2dShape& s = shape_;
         const Tensor grad = dy.contiguous();
         Tensor dx, dweight, dbias;
-        if (next[0]) dx = Tensor::zeros({s.batch, s.in_channels, s.height, s.width}, dy.dtype());
+        const Device device = dy.device();
+        if (next[0]) dx = Tensor::zeros({s.batch, s.in_channels, s.height, s.width}, dy.dtype(), device);
         if (next[1])
-            dweight = Tensor::zeros({s.out_channels, s.in_channels / s.groups, s.kernel_h, s.kernel_w}, dy.dtype());
-        if (has_bias_ && next[2]) dbias = Tensor::zeros({s.out_channels}, dy.dtype());
+            dweight =
+                Tensor::zeros({s.out_channels, s.in_channels / s.groups, s.kernel_h, s.kernel_w}, dy.dtype(), device);
+        if (has_bias_ && next[2]) dbias = Tensor::zeros({s.out_channels}, dy.dtype(), device);
         dispatch_floating(dy.dtype(), "conv2d", [&]<typename T>() {
             if (dx.defined()) {
-                const Tensor workspace = workspace_for(s, cpu::Conv2dPass::backward_input, dy.dtype());
-                cpu::conv2d_backward_input(dx.data<T>(), grad.data<T>(), weight_.data<T>(), s, data_or_null<T>(workspace));
+                const Tensor workspace = workspace_for(s, Conv2dPass::backward_input, dy.dtype(), device);
+                KILN_ON_BACKEND(device, conv2d_backward_input, dx.data<T>(), grad.data<T>(), weight_.data<T>(), s,
+                                data_or_null<T>(workspace));
             }
             if (dweight.defined()) {
-                const Tensor workspace = workspace_for(s, cpu::Conv2dPass::backward_weight, dy.dtype());
-                cpu::conv2d_backward_weight(dweight.data<T>(), grad.data<T>(), x_.data<T>(), s,
-                                            data_or_null<T>(workspace));
+                const Tensor workspace = workspace_for(s, Conv2dPass::backward_weight, dy.dtype(), device);
+                KILN_ON_BACKEND(device, conv2d_backward_weight, dweight.data<T>(), grad.data<T>(), x_.data<T>(), s,
+                                data_or_null<T>(workspace));
             }
-            if (dbias.defined()) cpu::conv2d_backward_bias(dbias.data<T>(), grad.data<T>(), s);
+            if (dbias.defined()) KILN_ON_BACKEND(device, conv2d_backward_bias, dbias.data<T>(), grad.data<T>(), s);
         });
         return {dx, dweight, dbias};
     }
@@ -62,7 +85,7 @@ public:
 private:
     Tensor x_, weight_;  // detached, contiguous
     bool has_bias_;
-    cpu::Conv2dShape shape_;
+    Conv2dShape shape_;
 };
 
 // "3x3" for a pair of sizes
@@ -71,8 +94,8 @@ std::string pair_str(int64_t a, int64_t b) { return str(a, "x", b); }
 }  // namespace
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& options) {
-    check_floating("conv2d", "input", x);
-    check_floating("conv2d", "weight", weight);
+    check_floating("conv2d", "input", x, Devices::all);
+    check_floating("conv2d", "weight", weight, Devices::all);
     check_same_kind("conv2d", "weight", weight, "input", x);
     KILN_CHECK(x.dim() == 4, "conv2d: input must be 4-D [N, C, H, W], got ", shape_str(x.shape()));
     KILN_CHECK(weight.dim() == 4, "conv2d: weight must be 4-D [C_out, C_in / groups, kH, kW], got ",
@@ -106,13 +129,13 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
                pair_str(extent_h, extent_w), ") is larger than the padded input ",
                pair_str(height + 2 * pad_h, width + 2 * pad_w), " ", received);
     if (bias.defined()) {
-        check_floating("conv2d", "bias", bias);
+        check_floating("conv2d", "bias", bias, Devices::all);
         check_same_kind("conv2d", "bias", bias, "input", x);
         KILN_CHECK(bias.shape() == Shape{out_channels}, "conv2d: bias must be [", out_channels, "] (one per output channel), got ",
                    shape_str(bias.shape()), " ", received);
     }
 
-    const cpu::Conv2dShape s{batch,    in_channels, height,     width,      out_channels,
+    const Conv2dShape s{batch,    in_channels, height,     width,      out_channels,
                              kernel_h, kernel_w,    groups,     stride_h,   stride_w,
                              pad_h,    pad_w,       dilation_h, dilation_w, (height + 2 * pad_h - extent_h) / stride_h + 1,
                              (width + 2 * pad_w - extent_w) / stride_w + 1};
@@ -120,9 +143,9 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
     const Tensor bias_data = bias.defined() ? bias.detach().contiguous() : Tensor();
     Tensor y = Tensor::empty({batch, out_channels, s.out_h, s.out_w}, x.dtype(), x.device());
     dispatch_floating(x.dtype(), "conv2d", [&]<typename T>() {
-        const Tensor workspace = workspace_for(s, cpu::Conv2dPass::forward, x.dtype());
-        cpu::conv2d_forward(y.data<T>(), x_data.data<T>(), weight_data.data<T>(), data_or_null<T>(bias_data), s,
-                            data_or_null<T>(workspace));
+        const Tensor workspace = workspace_for(s, Conv2dPass::forward, x.dtype(), x.device());
+        KILN_ON_BACKEND(x.device(), conv2d_forward, y.data<T>(), x_data.data<T>(), weight_data.data<T>(),
+                        data_or_null<T>(bias_data), s, data_or_null<T>(workspace));
     });
 
     std::vector<Tensor> inputs{x, weight};

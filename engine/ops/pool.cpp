@@ -11,7 +11,7 @@
 #include "engine/ops.h"
 #include "engine/ops/checks.h"
 #include "engine/ops/registry.h"
-#include "kernels/cpu/pool.h"
+#include "engine/backend.h"
 
 namespace kiln {
 
@@ -32,12 +32,12 @@ int64_t pooled_size(int64_t size, int64_t kernel, int64_t stride, int64_t pad, b
 }
 
 void check_nchw(const char* op, const Tensor& x) {
-    check_floating(op, "x", x);
+    check_floating(op, "x", x, Devices::all);
     KILN_CHECK(x.dim() == 4, op, ": x must be 4-D [N, C, H, W], got ", shape_str(x.shape()));
 }
 
 // Checks the options against x [N, C, H, W] and returns the geometry.
-cpu::Pool2dGeometry pool_geometry(const char* op, const Tensor& x, const Pool2dOptions& options) {
+math::Pool2dGeometry pool_geometry(const char* op, const Tensor& x, const Pool2dOptions& options) {
     check_nchw(op, x);
     const std::array<int64_t, 2> kernel = options.kernel, stride = options.stride.value_or(options.kernel),
                                  padding = options.padding;
@@ -64,7 +64,7 @@ cpu::Pool2dGeometry pool_geometry(const char* op, const Tensor& x, const Pool2dO
 
 class Pool2dBackward : public Node {
 public:
-    Pool2dBackward(PoolKind kind, const cpu::Pool2dGeometry& geometry, Shape input_shape, Tensor argmax,
+    Pool2dBackward(PoolKind kind, const math::Pool2dGeometry& geometry, Shape input_shape, Tensor argmax,
                    bool count_include_pad)
         : kind_(kind), geometry_(geometry), input_shape_(std::move(input_shape)), argmax_(std::move(argmax)),
           count_include_pad_(count_include_pad) {}
@@ -78,18 +78,21 @@ public:
     }
     void release_saved() override { argmax_ = Tensor(); }
     std::vector<Tensor> backward(const Tensor& dy) override {
-        Tensor dx = Tensor::zeros(input_shape_, dy.dtype());
+        Tensor dx = Tensor::zeros(input_shape_, dy.dtype(), dy.device());
         const Tensor dy_contiguous = dy.contiguous();
         dispatch_floating(dy.dtype(), "pool2d backward", [&]<typename T>() {
             switch (kind_) {
                 case PoolKind::max:
-                    cpu::max_pool2d_backward(dx.data<T>(), dy_contiguous.data<T>(), argmax_.data<int64_t>(), geometry_);
+                    KILN_ON_BACKEND(dy.device(), max_pool2d_backward, dx.data<T>(), dy_contiguous.data<T>(),
+                                    argmax_.data<int64_t>(), geometry_);
                     break;
                 case PoolKind::avg:
-                    cpu::avg_pool2d_backward(dx.data<T>(), dy_contiguous.data<T>(), geometry_, count_include_pad_);
+                    KILN_ON_BACKEND(dy.device(), avg_pool2d_backward, dx.data<T>(), dy_contiguous.data<T>(), geometry_,
+                                    count_include_pad_);
                     break;
                 case PoolKind::adaptive_avg:
-                    cpu::adaptive_avg_pool2d_backward(dx.data<T>(), dy_contiguous.data<T>(), geometry_);
+                    KILN_ON_BACKEND(dy.device(), adaptive_avg_pool2d_backward, dx.data<T>(), dy_contiguous.data<T>(),
+                                    geometry_);
                     break;
             }
         });
@@ -98,36 +101,36 @@ public:
 
 private:
     PoolKind kind_;
-    cpu::Pool2dGeometry geometry_;
+    math::Pool2dGeometry geometry_;
     Shape input_shape_;
     Tensor argmax_;  // max: int64 [N, C, OH, OW], flat index h * W + w in the input plane
     bool count_include_pad_;
 };
 
-Shape output_shape(const Tensor& x, const cpu::Pool2dGeometry& g) {
+Shape output_shape(const Tensor& x, const math::Pool2dGeometry& g) {
     return {x.size(0), x.size(1), g.out_height, g.out_width};
 }
 
 }  // namespace
 
 Tensor max_pool2d(const Tensor& x, const Pool2dOptions& options) {
-    const cpu::Pool2dGeometry g = pool_geometry("max_pool2d", x, options);
+    const math::Pool2dGeometry g = pool_geometry("max_pool2d", x, options);
     const Tensor input = x.detach().contiguous();
     Tensor y = Tensor::empty(output_shape(x, g), x.dtype(), x.device());
     Tensor argmax = Tensor::empty(output_shape(x, g), DType::int64, x.device());
     dispatch_floating(x.dtype(), "max_pool2d", [&]<typename T>() {
-        cpu::max_pool2d_forward(y.data<T>(), argmax.data<int64_t>(), input.data<T>(), g);
+        KILN_ON_BACKEND(x.device(), max_pool2d_forward, y.data<T>(), argmax.data<int64_t>(), input.data<T>(), g);
     });
     if (needs_grad({x})) record(y, std::make_shared<Pool2dBackward>(PoolKind::max, g, x.shape(), argmax, false), {x});
     return y;
 }
 
 Tensor avg_pool2d(const Tensor& x, const Pool2dOptions& options) {
-    const cpu::Pool2dGeometry g = pool_geometry("avg_pool2d", x, options);
+    const math::Pool2dGeometry g = pool_geometry("avg_pool2d", x, options);
     const Tensor input = x.detach().contiguous();
     Tensor y = Tensor::empty(output_shape(x, g), x.dtype(), x.device());
     dispatch_floating(x.dtype(), "avg_pool2d", [&]<typename T>() {
-        cpu::avg_pool2d_forward(y.data<T>(), input.data<T>(), g, options.count_include_pad);
+        KILN_ON_BACKEND(x.device(), avg_pool2d_forward, y.data<T>(), input.data<T>(), g, options.count_include_pad);
     });
     if (needs_grad({x}))
         record(y, std::make_shared<Pool2dBackward>(PoolKind::avg, g, x.shape(), Tensor(), options.count_include_pad),
@@ -141,7 +144,7 @@ Tensor adaptive_avg_pool2d(const Tensor& x, std::array<int64_t, 2> output_size) 
                pair_str(output_size));
     KILN_CHECK(x.size(2) > 0 && x.size(3) > 0, "adaptive_avg_pool2d: x ", shape_str(x.shape()),
                " has an empty spatial dim");
-    cpu::Pool2dGeometry g{};
+    math::Pool2dGeometry g{};
     g.planes = x.size(0) * x.size(1);
     g.height = x.size(2);
     g.width = x.size(3);
@@ -150,7 +153,7 @@ Tensor adaptive_avg_pool2d(const Tensor& x, std::array<int64_t, 2> output_size) 
     const Tensor input = x.detach().contiguous();
     Tensor y = Tensor::empty(output_shape(x, g), x.dtype(), x.device());
     dispatch_floating(x.dtype(), "adaptive_avg_pool2d", [&]<typename T>() {
-        cpu::adaptive_avg_pool2d_forward(y.data<T>(), input.data<T>(), g);
+        KILN_ON_BACKEND(x.device(), adaptive_avg_pool2d_forward, y.data<T>(), input.data<T>(), g);
     });
     if (needs_grad({x}))
         record(y, std::make_shared<Pool2dBackward>(PoolKind::adaptive_avg, g, x.shape(), Tensor(), false), {x});

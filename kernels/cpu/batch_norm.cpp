@@ -1,7 +1,6 @@
 #include "kernels/cpu/batch_norm.h"
 
-#include <cmath>
-
+#include "kernels/common/batch_norm.h"
 #include "kernels/cpu/strided.h"
 
 namespace kiln::cpu {
@@ -26,10 +25,11 @@ void batch_norm_batch_statistics(T* mean, T* rstd, T* running_mean, T* running_v
             }
         const double variance = squares / double(m);  // biased: what the batch is normalised with
         mean[c] = T(channel_mean);
-        rstd[c] = T(1 / std::sqrt(variance + eps));
-        if (running_mean) running_mean[c] = T((1 - momentum) * running_mean[c] + momentum * channel_mean);
+        rstd[c] = T(math::batch_norm_rstd(variance, eps));
+        if (running_mean) running_mean[c] = T(math::running_average(double(running_mean[c]), channel_mean, momentum));
         if (running_var)
-            running_var[c] = T((1 - momentum) * running_var[c] + momentum * variance * double(m) / double(m - 1));
+            running_var[c] =
+                T(math::running_average(double(running_var[c]), math::unbiased_variance(variance, m), momentum));
     }
 }
 
@@ -38,7 +38,7 @@ void batch_norm_running_statistics(T* mean, T* rstd, const T* running_mean, cons
                                    double eps) {
     for (int64_t c = 0; c < C; ++c) {
         mean[c] = running_mean[c];
-        rstd[c] = T(1 / std::sqrt(double(running_var[c]) + eps));
+        rstd[c] = T(math::batch_norm_rstd(double(running_var[c]), eps));
     }
 }
 
@@ -47,11 +47,8 @@ void batch_norm_forward(T* y, const T* x, const T* mean, const T* rstd, const T*
                         int64_t C, int64_t S) {
 #pragma omp parallel for if (N * C * S >= parallel_grain)
     for (int64_t plane = 0; plane < N * C; ++plane) {
-        const int64_t c = plane % C;
-        // y = scale * x + shift, with scale = gamma * rstd, shift = beta - mean * scale
-        const T scale = (weight ? weight[c] : T(1)) * rstd[c];
-        const T shift = (bias ? bias[c] : T(0)) - mean[c] * scale;
-        for (int64_t s = 0; s < S; ++s) y[plane * S + s] = x[plane * S + s] * scale + shift;
+        const math::BatchNormAffine<T> affine = math::batch_norm_affine(mean, rstd, weight, bias, plane % C);
+        for (int64_t s = 0; s < S; ++s) y[plane * S + s] = x[plane * S + s] * affine.scale + affine.shift;
     }
 }
 
@@ -74,13 +71,13 @@ void batch_norm_backward(T* dx, T* dweight, T* dbias, const T* dy, const T* x, c
         if (dbias) dbias[c] += T(sum_dy);
         if (!dx) continue;
         // term 1: mean(dxhat), term 2: mean(dxhat * xhat); both vanish in eval mode
-        const double mean_dxhat = training ? gamma * sum_dy / double(m) : 0;
-        const double mean_dxhat_xhat = training ? gamma * sum_dy_xhat / double(m) : 0;
+        const math::BatchNormGradientMeans means =
+            math::batch_norm_gradient_means(gamma, sum_dy, sum_dy_xhat, m, training);
         for (int64_t n = 0; n < N; ++n)
             for (int64_t s = 0; s < S; ++s) {
                 const int64_t i = (n * C + c) * S + s;
                 const double xhat = (x[i] - mu) * r;
-                dx[i] += T(r * (gamma * dy[i] - mean_dxhat - xhat * mean_dxhat_xhat));
+                dx[i] += T(math::batch_norm_input_gradient(r, gamma, dy[i], xhat, means));
             }
     }
 }

@@ -18,6 +18,8 @@
 // gamma (weight) and beta (bias) may be null (= 1 and 0); so may the
 // running statistics in training and the gradients not wanted in backward.
 // The engine (engine/ops/batch_norm.cpp) checks the arguments; training needs m > 1.
+// The per-channel and per-element formulas live once, in kernels/common/batch_norm.h,
+// shared with the CUDA kernels (kernels/cuda/batch_norm.cu).
 #include <cstdint>
 
 namespace kiln::cpu {

@@ -462,22 +462,6 @@ void depthwise_backward_weight(T* dw, const T* dy, const T* x, const Conv2dShape
 
 }  // namespace
 
-Conv2dAlgorithm conv2d_algorithm(const Conv2dShape& s) {
-    if (s.groups > 1 && s.groups == s.in_channels) return Conv2dAlgorithm::depthwise;
-    if (s.kernel_h == 1 && s.kernel_w == 1 && s.stride_h == 1 && s.stride_w == 1 && s.pad_h == 0 && s.pad_w == 0)
-        return Conv2dAlgorithm::pointwise;
-    return Conv2dAlgorithm::im2col;
-}
-
-const char* conv2d_algorithm_name(Conv2dAlgorithm algorithm) {
-    switch (algorithm) {
-        case Conv2dAlgorithm::depthwise: return "depthwise";
-        case Conv2dAlgorithm::pointwise: return "pointwise";
-        case Conv2dAlgorithm::im2col: return "im2col";
-    }
-    return "?";
-}
-
 int64_t conv2d_workspace_size(const Conv2dShape& s, Conv2dPass pass) {
     const Conv2dAlgorithm algorithm = conv2d_algorithm(s);
     if (algorithm == Conv2dAlgorithm::depthwise) return max_threads() * depthwise_slot_size(s);

@@ -38,26 +38,25 @@
 // per-thread partial dw sums live in a caller-provided workspace (so the
 // engine can take it from its caching allocator; depthwise uses one padded
 // plane per thread); its size is given by conv2d_workspace_size().
-// allocator); its size is given by conv2d_workspace_size().
+//
+// The CUDA kernels (kernels/cuda/conv.cu) take the same three paths with the
+// same choice, one image-group per GEMM.
 //
 // Kernels assume valid arguments (checked in engine/ops/conv.cpp) and
 // contiguous buffers.
 #include <cstdint>
 
+#include "kernels/common/conv.h"
+
 namespace kiln::cpu {
 
-struct Conv2dShape {
-    int64_t batch, in_channels, height, width;          // x [N, C_in, H, W]
-    int64_t out_channels, kernel_h, kernel_w, groups;   // w [C_out, C_in / groups, kH, kW]
-    int64_t stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w;
-    int64_t out_h, out_w;                               // y [N, C_out, H_out, W_out]
-};
+// The shape, the algorithm choice and the pass names: kernels/common/conv.h.
+using math::Conv2dAlgorithm;
+using math::conv2d_algorithm;
+using math::conv2d_algorithm_name;
+using math::Conv2dPass;
+using math::Conv2dShape;
 
-enum class Conv2dAlgorithm { depthwise, pointwise, im2col };
-Conv2dAlgorithm conv2d_algorithm(const Conv2dShape& s);
-const char* conv2d_algorithm_name(Conv2dAlgorithm algorithm);
-
-enum class Conv2dPass { forward, backward_input, backward_weight };
 // Elements of T the workspace of `pass` needs (0 when none). Depends on the
 // OpenMP thread count of the calling context.
 int64_t conv2d_workspace_size(const Conv2dShape& s, Conv2dPass pass);

@@ -1,38 +1,15 @@
 #include "kernels/cpu/pool.h"
 
-#include <algorithm>
-#include <cmath>
-
 #include "kernels/cpu/strided.h"
 
 namespace kiln::cpu {
 
 namespace {
 
-// One pooling window along one axis: [begin, end) clipped to the input, and
-// the size of the window clipped to the padded input (avg_pool2d's divisor
-// with count_include_pad), as in PyTorch.
-struct Span {
-    int64_t begin, end, padded_size;
-};
-
-Span window(int64_t out_index, int64_t size, int64_t kernel, int64_t stride, int64_t pad) {
-    const int64_t start = out_index * stride - pad;
-    const int64_t stop = std::min(start + kernel, size + pad);
-    return {std::max<int64_t>(start, 0), std::min(stop, size), stop - start};
-}
-
-// PyTorch's adaptive bin i of `out` over `size`: [floor(i size / out), ceil((i + 1) size / out)).
-Span adaptive_bin(int64_t i, int64_t size, int64_t out) {
-    const int64_t begin = i * size / out;
-    const int64_t end = ((i + 1) * size + out - 1) / out;
-    return {begin, end, end - begin};
-}
-
-int64_t avg_divisor(const Span& rows, const Span& cols, bool count_include_pad) {
-    return count_include_pad ? rows.padded_size * cols.padded_size
-                             : (rows.end - rows.begin) * (cols.end - cols.begin);
-}
+using math::adaptive_bin;
+using math::avg_divisor;
+using math::pool_window;
+using math::Span;
 
 bool parallel_over_planes(const Pool2dGeometry& g) {
     return g.planes > 1 && g.planes * g.height * g.width >= parallel_grain;
@@ -46,16 +23,16 @@ void max_pool2d_forward(T* y, int64_t* argmax, const T* x, const Pool2dGeometry&
     for (int64_t p = 0; p < g.planes; ++p) {
         const T* plane = x + p * g.height * g.width;
         for (int64_t oh = 0; oh < g.out_height; ++oh) {
-            const Span rows = window(oh, g.height, g.kernel_h, g.stride_h, g.pad_h);
+            const Span rows = pool_window(oh, g.height, g.kernel_h, g.stride_h, g.pad_h);
             for (int64_t ow = 0; ow < g.out_width; ++ow) {
-                const Span cols = window(ow, g.width, g.kernel_w, g.stride_w, g.pad_w);
+                const Span cols = pool_window(ow, g.width, g.kernel_w, g.stride_w, g.pad_w);
                 int64_t best = rows.begin * g.width + cols.begin;
                 T best_value = plane[best];
                 for (int64_t h = rows.begin; h < rows.end; ++h)
                     for (int64_t w = cols.begin; w < cols.end; ++w) {
                         const T value = plane[h * g.width + w];
                         // select, not branch: on random data the branch is a coin toss
-                        const bool take = value > best_value || (std::isnan(value) && !std::isnan(best_value));
+                        const bool take = math::max_pool_takes(value, best_value);
                         best_value = take ? value : best_value;
                         best = take ? h * g.width + w : best;
                     }
@@ -84,9 +61,9 @@ void avg_pool2d_forward(T* y, const T* x, const Pool2dGeometry& g, bool count_in
     for (int64_t p = 0; p < g.planes; ++p) {
         const T* plane = x + p * g.height * g.width;
         for (int64_t oh = 0; oh < g.out_height; ++oh) {
-            const Span rows = window(oh, g.height, g.kernel_h, g.stride_h, g.pad_h);
+            const Span rows = pool_window(oh, g.height, g.kernel_h, g.stride_h, g.pad_h);
             for (int64_t ow = 0; ow < g.out_width; ++ow) {
-                const Span cols = window(ow, g.width, g.kernel_w, g.stride_w, g.pad_w);
+                const Span cols = pool_window(ow, g.width, g.kernel_w, g.stride_w, g.pad_w);
                 double total = 0;  // in double: a float sum over a large window loses digits
                 for (int64_t h = rows.begin; h < rows.end; ++h)
                     for (int64_t w = cols.begin; w < cols.end; ++w) total += plane[h * g.width + w];
@@ -102,9 +79,9 @@ void avg_pool2d_backward(T* dx, const T* dy, const Pool2dGeometry& g, bool count
     for (int64_t p = 0; p < g.planes; ++p) {
         T* plane = dx + p * g.height * g.width;
         for (int64_t oh = 0; oh < g.out_height; ++oh) {
-            const Span rows = window(oh, g.height, g.kernel_h, g.stride_h, g.pad_h);
+            const Span rows = pool_window(oh, g.height, g.kernel_h, g.stride_h, g.pad_h);
             for (int64_t ow = 0; ow < g.out_width; ++ow) {
-                const Span cols = window(ow, g.width, g.kernel_w, g.stride_w, g.pad_w);
+                const Span cols = pool_window(ow, g.width, g.kernel_w, g.stride_w, g.pad_w);
                 const T share = dy[(p * g.out_height + oh) * g.out_width + ow] /
                                 T(avg_divisor(rows, cols, count_include_pad));
                 for (int64_t h = rows.begin; h < rows.end; ++h)

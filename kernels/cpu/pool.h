@@ -17,15 +17,15 @@
 // adaptive_avg_pool2d: output cell (i, j) averages rows
 //   [floor(i H / OH), ceil((i + 1) H / OH)) and the same for columns
 //               dx[cell] += dy / cell size
+// The geometry and the per-window rules live in kernels/common/pool.h,
+// shared with the CUDA kernels (kernels/cuda/pool.cu).
 #include <cstdint>
+
+#include "kernels/common/pool.h"
 
 namespace kiln::cpu {
 
-struct Pool2dGeometry {
-    int64_t planes, height, width;         // input [planes, height, width]
-    int64_t out_height, out_width;         // output [planes, out_height, out_width]
-    int64_t kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w;
-};
+using math::Pool2dGeometry;
 
 template <typename T>
 void max_pool2d_forward(T* y, int64_t* argmax, const T* x, const Pool2dGeometry& g);

@@ -8,3 +8,6 @@
 #include "kernels/cuda/reduce.h"
 #include "kernels/cuda/gemm.h"
 #include "kernels/cuda/optim.h"
+#include "kernels/cuda/pool.h"
+#include "kernels/cuda/batch_norm.h"
+#include "kernels/cuda/conv.h"

@@ -65,7 +65,7 @@ DeviceCaseReport check_op_cases_on(Device device, const std::string& context) {
             }
             const double tolerance = dtype == DType::float64 ? float64_tolerance : float32_tolerance;
             const double error = normalised_error(result, reference);
-            CHECK_MESSAGE(error <= tolerance, c.op, " (", c.label, ") on ", device.str(), ", ", dtype_name(dtype), ", ",
+            CHECK_MESSAGE(error <= tolerance, c.op, " (", c.label, ") on ", device.str(), ", ", std::string(dtype_name(dtype)), ", ",
                           context, ": error ", error);
         }
         (runs ? report.ported : report.missing).insert(c.op);

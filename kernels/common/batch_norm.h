@@ -1,0 +1,58 @@
+#pragma once
+// Batch normalisation's per-channel and per-element formulas, shared by every
+// backend (kernels/cpu/batch_norm.cpp, kernels/cuda/batch_norm.cu). The
+// kernels only sum over a channel and call these. Statistics are in double.
+//
+//   rstd = 1 / sqrt(var + eps)
+//   running = (1 - momentum) running + momentum batch      (the variance unbiased: var m / (m - 1))
+//   y = gamma (x - mean) rstd + beta = scale x + shift,   scale = gamma rstd,  shift = beta - mean scale
+//   dx = rstd (dxhat - mean(dxhat) - xhat mean(dxhat xhat)),  dxhat = dy gamma   (training)
+//   dx = rstd dxhat                                                              (eval: both means are 0)
+#include <cmath>
+#include <cstdint>
+
+#include "kernels/common/hd.h"
+
+namespace kiln::math {
+
+KILN_HD double batch_norm_rstd(double variance, double eps) { return 1 / std::sqrt(variance + eps); }
+
+KILN_HD double running_average(double running, double batch_value, double momentum) {
+    return (1 - momentum) * running + momentum * batch_value;
+}
+
+// The running variance tracks the unbiased estimate of the m values' variance.
+KILN_HD double unbiased_variance(double biased_variance, int64_t m) {
+    return biased_variance * double(m) / double(m - 1);
+}
+
+// y = scale x + shift for channel c; weight (gamma) and bias (beta) may be null (= 1 and 0).
+template <typename T>
+struct BatchNormAffine {
+    T scale, shift;
+};
+template <typename T>
+KILN_HD BatchNormAffine<T> batch_norm_affine(const T* mean, const T* rstd, const T* weight, const T* bias, int64_t c) {
+    const T scale = (weight ? weight[c] : T(1)) * rstd[c];
+    return {scale, (bias ? bias[c] : T(0)) - mean[c] * scale};
+}
+
+// The two channel means of the training backward, from the channel's sums
+// sum dy and sum dy xhat over its m values (dxhat = gamma dy); zero in eval
+// mode, where mean and rstd are constants.
+struct BatchNormGradientMeans {
+    double dxhat, dxhat_xhat;  // mean(dxhat), mean(dxhat xhat)
+};
+KILN_HD BatchNormGradientMeans batch_norm_gradient_means(double gamma, double sum_dy, double sum_dy_xhat, int64_t m,
+                                                         bool training) {
+    if (!training) return {0, 0};
+    return {gamma * sum_dy / double(m), gamma * sum_dy_xhat / double(m)};
+}
+
+// dx of one element: rstd (dxhat - mean(dxhat) - xhat mean(dxhat xhat)), dxhat = gamma dy.
+KILN_HD double batch_norm_input_gradient(double rstd, double gamma, double dy, double xhat,
+                                         const BatchNormGradientMeans& means) {
+    return rstd * (gamma * dy - means.dxhat - xhat * means.dxhat_xhat);
+}
+
+}  // namespace kiln::math

@@ -1,0 +1,130 @@
+// What the op case table does not compare for pooling, batch norm and conv
+// on emu: the running statistics batch_norm updates in place, max_pool2d's
+// arg-max rule on ties and NaN (bit-identical to cpu), and the
+// bit-reproducibility of the gather-style backward kernels under every
+// thread schedule.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "engine/ops.h"
+#include "engine/random.h"
+#include "kernels/emu/simt.h"
+
+using namespace kiln;
+
+namespace {
+
+std::vector<double> host_values(const Tensor& t) { return t.detach().to(Device::cpu()).to(DType::float64).to_vector(); }
+
+// Same bits, NaN equal to NaN.
+bool identical(const std::vector<double>& a, const std::vector<double>& b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i)
+        if (!(a[i] == b[i] || (std::isnan(a[i]) && std::isnan(b[i])))) return false;
+    return true;
+}
+
+// y and dx of f(x) on `device`, dy = 1.
+std::vector<std::vector<double>> output_and_gradient(const Tensor& x_cpu, Device device,
+                                                     const std::function<Tensor(const Tensor&)>& f) {
+    Tensor x = x_cpu.detach().to(device);
+    x.set_requires_grad(true);
+    const Tensor y = f(x);
+    y.backward(Tensor::ones(y.shape(), y.dtype(), y.device()));
+    return {host_values(y), host_values(x.grad())};
+}
+
+}  // namespace
+
+TEST_CASE("emu batch_norm updates the running statistics as cpu does, over two training steps") {
+    for (DType dtype : {DType::float64, DType::float32}) {
+        CAPTURE(std::string(dtype_name(dtype)));
+        Generator generator(7);
+        // m = 3 * 90 = 270 values per channel: more than one stride of 256 threads, 9 warps
+        const Tensor x = Tensor::randn({3, 4, 10, 9}, dtype, generator);
+        std::vector<std::vector<double>> results;
+        for (Device device : {Device::cpu(), Device::emu()}) {
+            Tensor mean = Tensor::zeros({4}, dtype, device), var = Tensor::ones({4}, dtype, device);
+            for (int step = 0; step < 2; ++step)
+                batch_norm(x.to(device) * double(step + 1), Tensor(), Tensor(), mean, var, true, 0.1);
+            results.push_back(host_values(mean));
+            results.push_back(host_values(var));
+        }
+        const double tolerance = dtype == DType::float64 ? 1e-12 : 1e-6;
+        for (size_t i = 0; i < 4; ++i) {
+            CHECK(results[2][i] == doctest::Approx(results[0][i]).epsilon(tolerance));
+            CHECK(results[3][i] == doctest::Approx(results[1][i]).epsilon(tolerance));
+        }
+    }
+}
+
+TEST_CASE("emu batch_norm updates running statistics that are strided views in their storage") {
+    const Tensor storage = Tensor::from_vector({0, 1, 0, 1}, {2, 2}, DType::float64).to(Device::emu());
+    const Tensor running_mean = storage.narrow(1, 0, 1).squeeze(1), running_var = storage.narrow(1, 1, 1).squeeze(1);
+    const Tensor x = Tensor::from_vector({1, 10, 3, 30}, {2, 2}, DType::float64).to(Device::emu());
+    batch_norm(x, Tensor(), Tensor(), running_mean, running_var, true, 0.5);
+    CHECK(host_values(storage) == std::vector<double>{0.5 * 2, 0.5 + 0.5 * 2, 0.5 * 20, 0.5 + 0.5 * 200});
+}
+
+TEST_CASE("emu max_pool2d keeps cpu's arg-max on ties and NaN: same values, same gradients, bit for bit") {
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    // a plateau of equal maxima (ties: the first in row order wins), a NaN (it wins its windows), negatives
+    const Tensor x = Tensor::from_vector({1, 5, 5, 2, 0,    //
+                                          5, 5, 1, 2, -1,   //
+                                          0, 1, 2, nan, 3,  //
+                                          -2, -2, -2, 1, 4, //
+                                          -3, -3, -3, -3, 4},
+                                         {1, 1, 5, 5}, DType::float64);
+    for (DType dtype : {DType::float64, DType::float32}) {
+        CAPTURE(std::string(dtype_name(dtype)));
+        Pool2dOptions options;
+        options.kernel = {3, 3};
+        options.stride = std::array<int64_t, 2>{1, 1};
+        options.padding = {1, 1};
+        auto pool = [&](const Tensor& t) { return max_pool2d(t, options); };
+        const auto expected = output_and_gradient(x.to(dtype), Device::cpu(), pool);
+        for (auto schedule : {simt::Schedule::forward, simt::Schedule::reverse, simt::Schedule::random}) {
+            simt::ScheduleGuard guard(schedule, 3);
+            const auto got = output_and_gradient(x.to(dtype), Device::emu(), pool);
+            CHECK(identical(got[0], expected[0]));
+            CHECK(identical(got[1], expected[1]));
+        }
+    }
+}
+
+TEST_CASE("emu pooling and conv backward kernels give the same bits under every schedule") {
+    Generator generator(11);
+    const Tensor image = Tensor::randn({2, 4, 9, 7}, DType::float32, generator);
+    const Tensor weight = Tensor::randn({6, 2, 3, 3}, DType::float32, generator);
+    const Tensor depthwise_weight = Tensor::randn({8, 1, 3, 3}, DType::float32, generator);
+    Pool2dOptions overlapping;
+    overlapping.kernel = {3, 3};
+    overlapping.stride = std::array<int64_t, 2>{2, 1};
+    overlapping.padding = {1, 1};
+    const std::vector<std::pair<const char*, std::function<Tensor(const Tensor&)>>> ops = {
+        {"max_pool2d", [&](const Tensor& x) { return max_pool2d(x, overlapping); }},
+        {"avg_pool2d", [&](const Tensor& x) { return avg_pool2d(x, overlapping); }},
+        {"adaptive_avg_pool2d", [](const Tensor& x) { return adaptive_avg_pool2d(x, {4, 3}); }},
+        {"batch_norm", [](const Tensor& x) { return batch_norm(x, Tensor(), Tensor(), Tensor(), Tensor(), true); }},
+        {"conv2d groups 2, stride 2",
+         [&](const Tensor& x) { return conv2d(x, weight.to(x.device()), Tensor(), {{2, 2}, {1, 1}, {1, 1}, 2}); }},
+        {"conv2d depthwise, multiplier 2",
+         [&](const Tensor& x) { return conv2d(x, depthwise_weight.to(x.device()), Tensor(), {{1, 1}, {1, 1}, {2, 2}, 4}); }},
+    };
+    for (const auto& [name, f] : ops) {
+        CAPTURE(name);
+        std::vector<std::vector<double>> first;
+        for (auto schedule : {simt::Schedule::forward, simt::Schedule::reverse, simt::Schedule::random}) {
+            simt::ScheduleGuard guard(schedule, 5);
+            const auto got = output_and_gradient(image, Device::emu(), f);
+            if (first.empty()) first = got;
+            CHECK(identical(got[0], first[0]));
+            CHECK(identical(got[1], first[1]));
+        }
+    }
+}

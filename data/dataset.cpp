@@ -116,6 +116,7 @@ ImageDataset ImageDataset::image_folder(const std::string& root, const DatasetOp
                 ++d.report_.ignored_files;
                 continue;
             }
+            if (options.limit_per_class > 0 && found >= size_t(options.limit_per_class)) break;
             Sample s;
             s.path = file.string();
             s.id = relative_id(file, root);

@@ -37,6 +37,7 @@ struct DatasetOptions {
     size_t cache_limit_bytes = size_t(2) << 30;  // beyond this, images are decoded on each use
     int threads = 0;                    // decode threads at open; 0: the machine's core count
     bool quiet = false;                 // no warnings on stderr (they are still in the report)
+    int64_t limit_per_class = 0;        // > 0: only the first N files of each class (sorted order), for quick looks
     // Masks (image folder): "" looks for a sibling folder "<root>-masks" with
     // the same class folders and file stems (.png), "none" disables them.
     std::string mask_root;

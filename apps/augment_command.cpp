@@ -26,8 +26,8 @@ int run_augment_command(const AugmentCommandOptions& options) {
     dataset_options.height = dataset_options.width = options.size;
     dataset_options.fit = data::parse_fit(options.fit);
     dataset_options.on_bad_image = data::parse_bad_image_policy(options.on_bad_image);
-    dataset_options.cache = false;   // a preview touches a handful of images
-    dataset_options.verify = false;
+    dataset_options.cache = false;   // a preview shows a handful of images; verifying
+                                     // still decodes each once, so --on-bad-image applies
     const data::ImageDataset dataset = data::ImageDataset::open(options.data, dataset_options, options.per_defect);
     const data::AugmentConfig config = data::parse_augment(options.augment);
     const data::AugmentPolicy policy =

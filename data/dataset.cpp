@@ -369,7 +369,8 @@ void ImageDataset::finish_open() {
                 else (*cache_)[i].u8 = to_u8(image);
             }
         } catch (const Error& e) {
-            errors[i] = e.what();
+            const std::string what = e.what(), prefix = "kiln::Error: ";
+            errors[i] = what.rfind(prefix, 0) == 0 ? what.substr(prefix.size()) : what;  // "image: <file>: <reason>"
         }
     });
     std::vector<size_t> bad;
@@ -377,7 +378,7 @@ void ImageDataset::finish_open() {
         if (!errors[i].empty()) bad.push_back(i);
     if (!bad.empty() && options_.on_bad_image == BadImagePolicy::fail) {
         fail("dataset: ", root_, ": ", bad.size(), " of ", n, " images cannot be decoded (on_bad_image = fail); first: ",
-             errors[bad[0]].substr(std::string("kiln::Error: ").size()));
+             errors[bad[0]]);
     }
     if (!bad.empty()) {
         std::vector<Sample> kept;

@@ -6,6 +6,7 @@
 #include <iostream>
 #include <set>
 
+#include "apps/data_commands.h"
 #include "apps/demo.h"
 #include "apps/optim_playground.h"
 #include "engine/gradcheck.h"
@@ -94,11 +95,59 @@ int main(int argc, char** argv) {
     optim->add_option("--csv", playground.csv_path, "write the trajectories here (default: stdout)");
     optim->add_option("--svg", playground.svg_path, "write a picture of the contours and paths here");
 
+    kiln::apps::SynthCommandOptions synth_options;
+    CLI::App* synth = app.add_subcommand("synth", "write the synthetic defect data set (an image folder, and masks)");
+    synth->add_option("--out", synth_options.out, "folder to write: <out>/<class>/*.png")->required();
+    synth->add_option("--kind", synth_options.kind, "bottle (good, broken_large, broken_small, contamination; RGB) or "
+                                                    "casting (good, defect; grayscale)")
+        ->capture_default_str()->check(CLI::IsMember({"bottle", "casting"}));
+    synth->add_option("--size", synth_options.size, "image side in pixels")->capture_default_str()
+        ->check(CLI::Range(16, 4096));
+    synth->add_option("--count", synth_options.count, "images in all")->capture_default_str()
+        ->check(CLI::Range(int64_t(1), int64_t(10000000)));
+    synth->add_option("--defect-ratio", synth_options.defect_ratio,
+                      "fraction of the images with a defect (1000 good : 350 defect is --count 1350 --defect-ratio 0.2593)")
+        ->capture_default_str()->check(CLI::Range(0.0, 1.0));
+    synth->add_option("--seed", synth_options.seed, "seed (each image depends only on seed and index)")
+        ->capture_default_str();
+    synth->add_option("--masks", synth_options.masks, "folder for the defect masks (default: <out>-masks)");
+    synth->add_flag("--no-masks", synth_options.no_masks, "do not write masks");
+    synth->add_option("--threads", synth_options.threads, "threads (default: all cores)")->check(CLI::Range(0, 1024));
+
+    kiln::apps::AugmentCommandOptions augment_options;
+    CLI::App* augment = app.add_subcommand("augment", "write a grid image of augmented samples of a data set");
+    augment->add_option("data", augment_options.data,
+                        "image folder, MVTec-AD category folder, CSV list (path,label), or synth:bottle / synth:casting")
+        ->required();
+    augment->add_option("--out", augment_options.out, "grid image to write (.png, .jpg, .bmp)")->capture_default_str();
+    augment->add_option("--size", augment_options.size, "input size (images are brought to size x size)")
+        ->capture_default_str()->check(CLI::Range(8, 4096));
+    augment->add_option("--color", augment_options.color, "gray or rgb")->capture_default_str()
+        ->check(CLI::IsMember({"gray", "grayscale", "rgb"}));
+    augment->add_option("--fit", augment_options.fit, "stretch, crop or pad (other aspect ratios)")
+        ->capture_default_str()->check(CLI::IsMember({"stretch", "crop", "pad"}));
+    augment->add_option("--on-bad-image", augment_options.on_bad_image, "skip or fail on a file that does not decode")
+        ->capture_default_str()->check(CLI::IsMember({"skip", "fail"}));
+    augment->add_flag("--per-defect", augment_options.per_defect, "MVTec-AD: one class per defect type");
+    augment->add_option("--augment", augment_options.augment,
+                        "recipe: none, light, standard, round, optionally with overrides, e.g. "
+                        "standard:rotate_degrees=45,erase_p=0")->capture_default_str();
+    augment->add_option("--defect-augment", augment_options.defect_augment,
+                        "a milder recipe for the defect classes (e.g. light); default: the same as --augment");
+    augment->add_option("--rows", augment_options.rows, "images (one per class in turn)")->capture_default_str()
+        ->check(CLI::Range(1, 64));
+    augment->add_option("--columns", augment_options.columns, "the original, then augmentations")
+        ->capture_default_str()->check(CLI::Range(2, 64));
+    augment->add_option("--seed", augment_options.seed, "seed")->capture_default_str();
+    augment->add_option("--epoch", augment_options.epoch, "epoch (a different draw per epoch)")->capture_default_str();
+
     CLI11_PARSE(app, argc, argv);
     try {
         if (*gradcheck) return run_gradcheck_command(only_op);
         if (*demo) return kiln::apps::run_demo(demo_options);
         if (*optim) return kiln::apps::run_optim_playground(playground);
+        if (*synth) return kiln::apps::run_synth_command(synth_options);
+        if (*augment) return kiln::apps::run_augment_command(augment_options);
     } catch (const std::exception& error) {
         std::fprintf(stderr, "%s\n", error.what());
         return 1;

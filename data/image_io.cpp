@@ -1,0 +1,222 @@
+// The one translation unit that compiles stb_image and stb_image_write.
+#include "data/image_io.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+
+#define STB_IMAGE_IMPLEMENTATION
+#define STBI_ONLY_PNG
+#define STBI_ONLY_JPEG
+#define STBI_ONLY_BMP
+#include <stb/stb_image.h>
+#define STB_IMAGE_WRITE_IMPLEMENTATION
+#include <stb/stb_image_write.h>
+
+namespace kiln::data {
+
+namespace {
+
+constexpr int jpeg_quality = 95;  // high enough that a written JPEG reads back within a few levels
+
+std::string lower_extension(const std::string& path) {
+    std::string ext = std::filesystem::path(path).extension().string();
+    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+    return ext;
+}
+
+// stb's reason for the last failure on this thread, as a phrase a user reads.
+std::string stb_reason_phrase(const char* reason) {
+    const std::string r = reason ? reason : "unknown";
+    if (r == "unknown image type")
+        return kiln::str("not a PNG/JPEG/BMP image (stb: \"", r, "\")");
+    return kiln::str("cannot decode, corrupt or truncated? (stb: \"", r, "\")");
+}
+
+}  // namespace
+
+ColorMode parse_color_mode(const std::string& name) {
+    if (name == "gray" || name == "grayscale" || name == "grey") return ColorMode::gray;
+    if (name == "rgb" || name == "color" || name == "colour") return ColorMode::rgb;
+    if (name == "keep") return ColorMode::keep;
+    fail("color mode: \"", name, "\" is not one of gray, rgb, keep");
+}
+
+const char* color_mode_name(ColorMode mode) {
+    switch (mode) {
+    case ColorMode::gray: return "gray";
+    case ColorMode::rgb: return "rgb";
+    case ColorMode::keep: return "keep";
+    }
+    return "?";
+}
+
+bool is_image_file_name(const std::string& path) {
+    const std::string ext = lower_extension(path);
+    return ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".bmp";
+}
+
+std::vector<uint8_t> read_file_bytes(const std::string& path) {
+    std::error_code error;
+    if (std::filesystem::is_directory(path, error)) fail("image: ", path, ": is a directory, not a file");
+    std::ifstream in(path, std::ios::binary);
+    if (!in) fail("image: ", path, ": cannot open (missing or unreadable)");
+    in.seekg(0, std::ios::end);
+    const std::streamoff size = in.tellg();
+    in.seekg(0);
+    std::vector<uint8_t> bytes(static_cast<size_t>(std::max<std::streamoff>(size, 0)));
+    if (!bytes.empty() && !in.read(reinterpret_cast<char*>(bytes.data()), size))
+        fail("image: ", path, ": read error after ", in.gcount(), " of ", size, " bytes");
+    return bytes;
+}
+
+Image decode_image(const uint8_t* bytes, size_t size, ColorMode mode, const std::string& name, ImageInfo* info) {
+    if (size == 0) fail("image: ", name, ": empty file (0 bytes)");
+    if (size > size_t(INT32_MAX)) fail("image: ", name, ": ", size, " bytes, larger than stb_image reads (2 GiB)");
+    const int length = int(size);
+    int width = 0, height = 0, file_channels = 0;
+    if (!stbi_info_from_memory(bytes, length, &width, &height, &file_channels))
+        fail("image: ", name, ": ", stb_reason_phrase(stbi_failure_reason()));
+    const bool sixteen_bit = stbi_is_16_bit_from_memory(bytes, length);
+    if (info) *info = ImageInfo{height, width, file_channels, sixteen_bit ? 16 : 8};
+    int wanted = mode == ColorMode::gray ? 1 : mode == ColorMode::rgb ? 3 : (file_channels <= 2 ? 1 : 3);
+
+    // The image is allocated only after a successful decode: a corrupt header
+    // may claim any size.
+    int got_channels = 0;
+    if (sixteen_bit) {
+        std::unique_ptr<uint16_t, void (*)(void*)> data(
+            stbi_load_16_from_memory(bytes, length, &width, &height, &got_channels, wanted), stbi_image_free);
+        if (!data) fail("image: ", name, ": ", stb_reason_phrase(stbi_failure_reason()));
+        Image image(height, width, wanted);
+        for (size_t i = 0; i < image.pixels.size(); ++i) image.pixels[i] = float(data.get()[i]) * (1.0f / 65535.0f);
+        return image;
+    }
+    std::unique_ptr<uint8_t, void (*)(void*)> data(
+        stbi_load_from_memory(bytes, length, &width, &height, &got_channels, wanted), stbi_image_free);
+    if (!data) fail("image: ", name, ": ", stb_reason_phrase(stbi_failure_reason()));
+    Image image(height, width, wanted);
+    for (size_t i = 0; i < image.pixels.size(); ++i) image.pixels[i] = float(data.get()[i]) * (1.0f / 255.0f);
+    return image;
+}
+
+Image read_image(const std::string& path, ColorMode mode, ImageInfo* info) {
+    const std::vector<uint8_t> bytes = read_file_bytes(path);
+    return decode_image(bytes.data(), bytes.size(), mode, path, info);
+}
+
+ImageInfo read_image_info(const std::string& path) {
+    const std::vector<uint8_t> bytes = read_file_bytes(path);
+    if (bytes.empty()) fail("image: ", path, ": empty file (0 bytes)");
+    ImageInfo info;
+    const int length = int(std::min<size_t>(bytes.size(), size_t(INT32_MAX)));
+    if (!stbi_info_from_memory(bytes.data(), length, &info.width, &info.height, &info.channels))
+        fail("image: ", path, ": ", stb_reason_phrase(stbi_failure_reason()));
+    info.bit_depth = stbi_is_16_bit_from_memory(bytes.data(), length) ? 16 : 8;
+    return info;
+}
+
+void write_image(const std::string& path, const ImageU8& image) {
+    KILN_CHECK(!image.empty(), "image: ", path, ": cannot write an empty image");
+    const std::string ext = lower_extension(path);
+    int ok = 0;
+    if (ext == ".png")
+        ok = stbi_write_png(path.c_str(), image.width, image.height, image.channels, image.pixels.data(),
+                            image.width * image.channels);
+    else if (ext == ".jpg" || ext == ".jpeg")
+        ok = stbi_write_jpg(path.c_str(), image.width, image.height, image.channels, image.pixels.data(), jpeg_quality);
+    else if (ext == ".bmp")
+        ok = stbi_write_bmp(path.c_str(), image.width, image.height, image.channels, image.pixels.data());
+    else
+        fail("image: ", path, ": cannot write \"", ext, "\" files (use .png, .jpg or .bmp)");
+    if (!ok) fail("image: ", path, ": cannot write (missing folder or no permission?)");
+}
+
+void write_image(const std::string& path, const Image& image) { write_image(path, to_u8(image)); }
+
+// ---- 16-bit PNG: signature, IHDR, one IDAT of stored (uncompressed) deflate
+// blocks, IEND. Each row starts with filter byte 0; samples are big-endian.
+namespace {
+
+uint32_t crc32(const uint8_t* data, size_t size, uint32_t crc = 0) {
+    static const std::array<uint32_t, 256> table = [] {
+        std::array<uint32_t, 256> t{};
+        for (uint32_t n = 0; n < 256; ++n) {
+            uint32_t c = n;
+            for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+            t[n] = c;
+        }
+        return t;
+    }();
+    crc = ~crc;
+    for (size_t i = 0; i < size; ++i) crc = table[(crc ^ data[i]) & 0xFF] ^ (crc >> 8);
+    return ~crc;
+}
+
+void put_u32(std::vector<uint8_t>& out, uint32_t v) {
+    for (int shift = 24; shift >= 0; shift -= 8) out.push_back(uint8_t(v >> shift));
+}
+
+void put_chunk(std::vector<uint8_t>& out, const char* type, const std::vector<uint8_t>& body) {
+    put_u32(out, uint32_t(body.size()));
+    std::vector<uint8_t> typed(type, type + 4);
+    typed.insert(typed.end(), body.begin(), body.end());
+    out.insert(out.end(), typed.begin(), typed.end());
+    put_u32(out, crc32(typed.data(), typed.size()));
+}
+
+}  // namespace
+
+void write_png16(const std::string& path, const Image& image) {
+    KILN_CHECK(image.channels == 1 || image.channels == 3, "image: ", path, ": 16-bit PNG needs 1 or 3 channels, got ",
+               image.channels);
+    std::vector<uint8_t> raw;  // filtered scanlines
+    const size_t row = static_cast<size_t>(image.width) * static_cast<size_t>(image.channels);
+    raw.reserve(static_cast<size_t>(image.height) * (1 + 2 * row));
+    for (int y = 0; y < image.height; ++y) {
+        raw.push_back(0);  // filter: none
+        for (size_t i = 0; i < row; ++i) {
+            const float v = std::clamp(image.pixels[static_cast<size_t>(y) * row + i], 0.0f, 1.0f);
+            const uint16_t s = uint16_t(std::lround(v * 65535.0f));
+            raw.push_back(uint8_t(s >> 8));
+            raw.push_back(uint8_t(s & 0xFF));
+        }
+    }
+    std::vector<uint8_t> zlib = {0x78, 0x01};  // deflate, 32K window, no preset dictionary
+    constexpr size_t max_stored = 65535;
+    for (size_t pos = 0; pos < raw.size() || pos == 0; pos += max_stored) {
+        const size_t n = std::min(max_stored, raw.size() - pos);
+        const bool last = pos + n >= raw.size();
+        zlib.push_back(last ? 1 : 0);
+        zlib.push_back(uint8_t(n & 0xFF));
+        zlib.push_back(uint8_t(n >> 8));
+        zlib.push_back(uint8_t(~n & 0xFF));
+        zlib.push_back(uint8_t((~n >> 8) & 0xFF));
+        zlib.insert(zlib.end(), raw.begin() + std::ptrdiff_t(pos), raw.begin() + std::ptrdiff_t(pos + n));
+        if (last) break;
+    }
+    uint32_t a = 1, b = 0;  // Adler-32 of the uncompressed data
+    for (uint8_t byte : raw) a = (a + byte) % 65521, b = (b + a) % 65521;
+    put_u32(zlib, (b << 16) | a);
+
+    std::vector<uint8_t> png = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+    std::vector<uint8_t> header;
+    put_u32(header, uint32_t(image.width));
+    put_u32(header, uint32_t(image.height));
+    header.push_back(16);                               // bit depth
+    header.push_back(image.channels == 1 ? 0 : 2);      // colour type: gray or RGB
+    header.push_back(0), header.push_back(0), header.push_back(0);  // deflate, adaptive filters, no interlace
+    put_chunk(png, "IHDR", header);
+    put_chunk(png, "IDAT", zlib);
+    put_chunk(png, "IEND", {});
+    std::ofstream out(path, std::ios::binary);
+    if (!out || !out.write(reinterpret_cast<const char*>(png.data()), std::streamsize(png.size())))
+        fail("image: ", path, ": cannot write (missing folder or no permission?)");
+}
+
+}  // namespace kiln::data

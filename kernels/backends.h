@@ -6,6 +6,10 @@
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/reduce.h"
+#include "kernels/cpu/softmax.h"
+#include "kernels/cpu/dropout.h"
+#include "kernels/cpu/pad.h"
+#include "kernels/cpu/loss.h"
 
 #define KILN_CUDA_NS emu
 #include "kernels/cuda/kernels.h"

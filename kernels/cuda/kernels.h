@@ -7,3 +7,7 @@
 #include "kernels/cuda/copy.h"
 #include "kernels/cuda/reduce.h"
 #include "kernels/cuda/gemm.h"
+#include "kernels/cuda/softmax.h"
+#include "kernels/cuda/dropout.h"
+#include "kernels/cuda/pad.h"
+#include "kernels/cuda/loss.h"

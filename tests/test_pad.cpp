@@ -74,8 +74,11 @@ TEST_CASE("pad_outputs_reading (the CUDA backward's gather) inverts pad_source_i
     int checked = 0;
     for (PadKind kind : {PadKind::constant, PadKind::reflect, PadKind::replicate})
         for (int64_t n = 1; n <= 6; ++n)
-            for (int64_t before = kind == PadKind::constant ? -3 : 0; before <= (kind == PadKind::reflect ? n - 1 : 7); ++before)
-                for (int64_t after = kind == PadKind::constant ? -3 : 0; after <= (kind == PadKind::reflect ? n - 1 : 7); ++after) {
+            // reflect pads stay below n; constant pads may crop
+            for (int64_t before = kind == PadKind::constant ? -3 : 0; before <= (kind == PadKind::reflect ? n - 1 : 7);
+                 ++before)
+                for (int64_t after = kind == PadKind::constant ? -3 : 0;
+                     after <= (kind == PadKind::reflect ? n - 1 : 7); ++after) {
                     const int64_t out_size = n + before + after;
                     if (out_size < 0) continue;
                     for (int64_t i = 0; i < n; ++i) {

@@ -144,7 +144,10 @@ void add_loss(std::vector<OpCase>& cases, std::vector<ErrorCase>& errors) {
              [] { cross_entropy(f32({2, 3}).to(Device::emu()), labels({0, 1})); },
              "cross_entropy: target is on cpu but logits is on emu; move the target with .to(logits.device())");
     ce_error("class weights on another device than the logits",
-             [] { cross_entropy(f32({2, 3}).to(Device::emu()), labels({0, 1}).to(Device::emu()), class_weighted(f32({3}))); },
+             [] {
+                 cross_entropy(f32({2, 3}).to(Device::emu()), labels({0, 1}).to(Device::emu()),
+                               class_weighted(f32({3})));
+             },
              "cross_entropy: class_weights is on cpu but logits is on emu");
     ce_error("label smoothing 1", [] { cross_entropy(f32({2, 3}), labels({0, 1}), smoothed(1)); },
              "cross_entropy: label_smoothing is 1, expected a value in [0, 1)");

@@ -36,8 +36,8 @@ constexpr unsigned threads_per_block = 256;
 PadLayout make_pad_layout(const std::vector<int64_t>& in_shape, const std::vector<int64_t>& before,
                           const std::vector<int64_t>& out_shape) {
     const size_t lead = in_shape.size() < 2 ? 2 - in_shape.size() : 0;  // size-1 dims put in front
-    KILN_CHECK(in_shape.size() + lead <= size_t(math::max_dims), "pad: ", in_shape.size(), " dims, the cuda kernels support at most ",
-               math::max_dims);
+    KILN_CHECK(in_shape.size() + lead <= size_t(math::max_dims), "pad: ", in_shape.size(),
+               " dims, the cuda kernels support at most ", math::max_dims);
     PadLayout layout;
     layout.ndim = int(in_shape.size() + lead);
     for (size_t d = 0; d < size_t(layout.ndim); ++d) {
@@ -62,7 +62,8 @@ __global__ void pad_forward_kernel(T* y, const T* x, PadLayout layout, math::Pad
     int64_t rest = o, offset = 0, stride = 1;
     bool fill = false;
     for (int d = layout.ndim - 1; d >= 0; --d) {
-        const int64_t i = math::pad_source_index(rest % layout.out_shape[d], layout.before[d], layout.in_shape[d], kind);
+        const int64_t i =
+            math::pad_source_index(rest % layout.out_shape[d], layout.before[d], layout.in_shape[d], kind);
         rest /= layout.out_shape[d];
         fill = fill || i < 0;
         offset += i * stride;
@@ -99,7 +100,8 @@ __global__ void pad_backward_kernel(T* dx, const T* dy, PadLayout layout, math::
     for (int a = 0; a < rows.count; ++a)
         for (int64_t oh = rows.first[a]; oh <= rows.last[a]; ++oh)
             for (int b = 0; b < columns.count; ++b)
-                for (int64_t ow = columns.first[b]; ow <= columns.last[b]; ++ow) total += dy[base + oh * row_stride + ow];
+                for (int64_t ow = columns.first[b]; ow <= columns.last[b]; ++ow)
+                    total += dy[base + oh * row_stride + ow];
     dx[i] += total;
 }
 

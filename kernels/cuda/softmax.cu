@@ -130,7 +130,8 @@ __global__ void softmax_backward_kernel(T* dx, const T* dy, const T* y, int64_t 
     const T row_total = T(team_all_reduce<team>(total, Combine::sum));
     for (int64_t r = slot.rank; r < reduce; r += slot.size) {
         const int64_t k = base + r * inner;
-        dx[k] += is_log ? math::log_softmax_gradient(y[k], dy[k], row_total) : math::softmax_gradient(y[k], dy[k], row_total);
+        dx[k] += is_log ? math::log_softmax_gradient(y[k], dy[k], row_total)
+                        : math::softmax_gradient(y[k], dy[k], row_total);
     }
 }
 

@@ -145,6 +145,10 @@ enum class PadMode { constant, reflect, replicate };
 Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, PadMode mode = PadMode::constant, double value = 0);
 
 // ---- losses (engine/ops/loss.cpp) ----
+// Targets and weight tensors must be on the device of the logits (as in
+// PyTorch; a kiln::Error names the argument otherwise). Their values (targets
+// in range, no NaN) are checked on a host copy; the binary focal alpha may be
+// on any device (it is read as a number).
 enum class Reduction { none, mean, sum };
 struct CrossEntropyOptions {
     Tensor class_weights;          // [C] or undefined

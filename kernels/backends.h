@@ -10,6 +10,10 @@
 #include "kernels/cpu/pool.h"
 #include "kernels/cpu/batch_norm.h"
 #include "kernels/cpu/conv.h"
+#include "kernels/cpu/softmax.h"
+#include "kernels/cpu/dropout.h"
+#include "kernels/cpu/pad.h"
+#include "kernels/cpu/loss.h"
 
 #define KILN_CUDA_NS emu
 #include "kernels/cuda/kernels.h"

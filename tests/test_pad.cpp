@@ -1,7 +1,10 @@
 // pad against values worked out by hand (torch.nn.functional.pad gives the same).
 #include <doctest/doctest.h>
 
+#include <set>
+
 #include "engine/ops.h"
+#include "kernels/common/pad.h"
 
 using namespace kiln;
 
@@ -64,4 +67,37 @@ TEST_CASE("replicate backward on a tensor large enough for the threaded loop") {
         CHECK(grad[base + 51] == 1);              // interior
         CHECK(grad[base + 60 * 50 - 1] == 36);    // bottom-right corner
     }
+}
+
+TEST_CASE("pad_outputs_reading (the CUDA backward's gather) inverts pad_source_index (the forward's map)") {
+    using math::PadKind;
+    int checked = 0;
+    for (PadKind kind : {PadKind::constant, PadKind::reflect, PadKind::replicate})
+        for (int64_t n = 1; n <= 6; ++n)
+            // reflect pads stay below n; constant pads may crop
+            for (int64_t before = kind == PadKind::constant ? -3 : 0; before <= (kind == PadKind::reflect ? n - 1 : 7);
+                 ++before)
+                for (int64_t after = kind == PadKind::constant ? -3 : 0;
+                     after <= (kind == PadKind::reflect ? n - 1 : 7); ++after) {
+                    const int64_t out_size = n + before + after;
+                    if (out_size < 0) continue;
+                    for (int64_t i = 0; i < n; ++i) {
+                        std::set<int64_t> expected, got;
+                        for (int64_t o = 0; o < out_size; ++o)
+                            if (math::pad_source_index(o, before, n, kind) == i) expected.insert(o);
+                        const math::PadOutputRanges ranges = math::pad_outputs_reading(i, before, n, out_size, kind);
+                        size_t listed = 0;  // outputs listed, counting repeats: each must appear once
+                        for (int k = 0; k < ranges.count; ++k)
+                            for (int64_t o = ranges.first[k]; o <= ranges.last[k]; ++o, ++listed) got.insert(o);
+                        CAPTURE(int(kind));
+                        CAPTURE(n);
+                        CAPTURE(before);
+                        CAPTURE(after);
+                        CAPTURE(i);
+                        CHECK(got == expected);
+                        CHECK(listed == got.size());
+                        ++checked;
+                    }
+                }
+    CHECK(checked > 500);
 }

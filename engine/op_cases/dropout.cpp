@@ -30,6 +30,16 @@ void add_dropout(std::vector<OpCase>& cases, std::vector<ErrorCase>& errors) {
                          Generator generator(case_seed);
                          return dropout(x[0], 0.3, true, generator);
                      }});
+    // More than one CUDA block: 1201 elements are 301 threads of four draws
+    // (dropout); 30 planes of 41 for dropout2d.
+    cases.push_back({"dropout", "p 0.5, 1201 elements (not a multiple of 4)", {{1201}}, [](const Inputs& x) {
+                         Generator generator(case_seed);
+                         return dropout(x[0], 0.5, true, generator);
+                     }});
+    cases.push_back({"dropout2d", "p 0.4, [3, 10, 1, 41]", {{3, 10, 1, 41}}, [](const Inputs& x) {
+                         Generator generator(case_seed);
+                         return dropout2d(x[0], 0.4, true, generator);
+                     }});
     errors.push_back({"dropout2d", "3-D input", [] { dropout2d(f32({3, 4, 4}), 0.5, true); },
                       "dropout2d: x must be 4-D [N, C, H, W], got [3, 4, 4]"});
 }

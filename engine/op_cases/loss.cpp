@@ -2,9 +2,10 @@
 // focal_loss, binary_focal_loss, mse_loss.
 //
 // Integer targets and all weights are constants built inside each case (in the
-// dtype of the logits, so the float32 check runs too); the case's inputs are
-// the float tensors that receive gradients. Float targets of the binary losses
-// are constants too, except in the cases labelled "target differentiable".
+// dtype of the logits, so the float32 check runs too, and on the device of the
+// logits, which the losses require); the case's inputs are the float tensors
+// that receive gradients. Float targets of the binary losses are constants
+// too, except in the cases labelled "target differentiable".
 #include <cmath>
 
 #include "engine/op_cases/common.h"
@@ -15,18 +16,24 @@ namespace kiln::case_tables {
 
 namespace {
 
+// Class indices, on cpu or on the device of `like`.
 Tensor labels(std::vector<int64_t> values) { return Tensor::from_int64(values, {int64_t(values.size())}); }
+Tensor labels(std::vector<int64_t> values, const Tensor& like) { return labels(std::move(values)).to(like.device()); }
 
-// A vector of constants in the dtype of `like`.
+// Constants in the dtype and on the device of `like`.
+Tensor values_like(std::vector<double> values, const Shape& shape, const Tensor& like) {
+    return Tensor::from_vector(values, shape, like.dtype()).to(like.device());
+}
 Tensor values_like(std::vector<double> values, const Tensor& like) {
-    return Tensor::from_vector(values, {int64_t(values.size())}, like.dtype());
+    const Shape shape{int64_t(values.size())};
+    return values_like(std::move(values), shape, like);
 }
 
 // Binary targets for logits of shape `like`: 0, 1/2, 1, 0, ... (hard and soft labels).
 Tensor binary_targets(const Tensor& like) {
     std::vector<double> t(static_cast<size_t>(like.numel()));
     for (size_t k = 0; k < t.size(); ++k) t[k] = double(k % 3) / 2;
-    return Tensor::from_vector(t, like.shape(), like.dtype());
+    return values_like(t, like.shape(), like);
 }
 
 // Options with one field set (designated initializers would warn about the others).
@@ -69,7 +76,7 @@ void add_loss(std::vector<OpCase>& cases, std::vector<ErrorCase>& errors) {
                              if (!sample_w.empty()) options.sample_weights = values_like(sample_w, x[0]);
                              options.label_smoothing = smoothing;
                              options.reduction = reduction;
-                             return cross_entropy(x[0], labels(y), options);
+                             return cross_entropy(x[0], labels(y, x[0]), options);
                          },
                          {range}});
     };
@@ -88,6 +95,8 @@ void add_loss(std::vector<OpCase>& cases, std::vector<ErrorCase>& errors) {
     ce_case("sample + class weights + smoothing, sum", {5, 3}, {2, 0, 1, 1, 0}, {0.5, 1, 2}, {1, 0.5, 2, 1, 3}, 0.2,
             Reduction::sum);
     ce_case("sample + class weights, mean, batch 1", {1, 3}, {1}, {0.5, 2, 1}, {3}, 0, Reduction::mean);
+    ce_case("label smoothing 0.2 + class weights, 40 classes (more than a warp's lanes), none", {3, 40}, {39, 0, 17},
+            std::vector<double>(40, 0.5), {}, 0.2, Reduction::none);
 
     auto ce_error = [&](const char* label, std::function<void()> call, std::string expected) {
         errors.push_back({ce, label, std::move(call), std::move(expected)});
@@ -125,6 +134,21 @@ void add_loss(std::vector<OpCase>& cases, std::vector<ErrorCase>& errors) {
              "cross_entropy: target has shape [3], expected [2] to match logits [2, 3]");
     ce_error("NaN in logits", [] { cross_entropy(nan_matrix(), labels({0, 1})); },
              "cross_entropy: logits [2, 3] contains NaN (first at flat index 4)");
+    ce_error("NaN in logits on emu (checked on a host copy)",
+             [] { cross_entropy(nan_matrix().to(Device::emu()), labels({0, 1}).to(Device::emu())); },
+             "cross_entropy: logits [2, 3] contains NaN (first at flat index 4)");
+    ce_error("target out of range on emu (checked on a host copy)",
+             [] { cross_entropy(f32({2, 3}).to(Device::emu()), labels({0, 3}).to(Device::emu())); },
+             "cross_entropy: target[1] = 3 is out of range for 3 classes (logits [2, 3])");
+    ce_error("target on another device than the logits",
+             [] { cross_entropy(f32({2, 3}).to(Device::emu()), labels({0, 1})); },
+             "cross_entropy: target is on cpu but logits is on emu; move the target with .to(logits.device())");
+    ce_error("class weights on another device than the logits",
+             [] {
+                 cross_entropy(f32({2, 3}).to(Device::emu()), labels({0, 1}).to(Device::emu()),
+                               class_weighted(f32({3})));
+             },
+             "cross_entropy: class_weights is on cpu but logits is on emu");
     ce_error("label smoothing 1", [] { cross_entropy(f32({2, 3}), labels({0, 1}), smoothed(1)); },
              "cross_entropy: label_smoothing is 1, expected a value in [0, 1)");
     ce_error("negative label smoothing",
@@ -147,7 +171,7 @@ void add_loss(std::vector<OpCase>& cases, std::vector<ErrorCase>& errors) {
         cases.push_back({nll, label, {shape},
                          [=](const Inputs& x) {
                              const Tensor w = class_w.empty() ? Tensor() : values_like(class_w, x[0]);
-                             return nll_loss(x[0], labels(y), w, reduction);
+                             return nll_loss(x[0], labels(y, x[0]), w, reduction);
                          },
                          {{-3, 0}}});
     };
@@ -157,7 +181,7 @@ void add_loss(std::vector<OpCase>& cases, std::vector<ErrorCase>& errors) {
     nll_case("class weights, mean", {5, 3}, {1, 2, 0, 0, 1}, {2, 0.5, 1}, Reduction::mean);
     nll_case("batch 1, class weights", {1, 3}, {2}, {2, 0.5, 1}, Reduction::mean);
     cases.push_back({nll, "after log_softmax (= cross_entropy)", {{4, 3}},
-                     [](const Inputs& x) { return nll_loss(log_softmax(x[0], 1), labels({0, 2, 1, 1})); }});
+                     [](const Inputs& x) { return nll_loss(log_softmax(x[0], 1), labels({0, 2, 1, 1}, x[0])); }});
     errors.push_back({nll, "target out of range", [] { nll_loss(f32({2, 3}), labels({5, 0})); },
                       "nll_loss: target[0] = 5 is out of range for 3 classes (log_probs [2, 3])"});
     errors.push_back({nll, "float target", [] { nll_loss(f32({2, 3}), f64({2})); },
@@ -175,8 +199,7 @@ void add_loss(std::vector<OpCase>& cases, std::vector<ErrorCase>& errors) {
                         Reduction reduction, std::pair<double, double> range = {-3, 3}) {
         cases.push_back({bce, label, {shape},
                          [=](const Inputs& x) {
-                             const Tensor pw =
-                                 pos_w.empty() ? Tensor() : Tensor::from_vector(pos_w, pos_w_shape, x[0].dtype());
+                             const Tensor pw = pos_w.empty() ? Tensor() : values_like(pos_w, pos_w_shape, x[0]);
                              return binary_cross_entropy_with_logits(x[0], binary_targets(x[0]), pw, reduction);
                          },
                          {range}});
@@ -186,6 +209,8 @@ void add_loss(std::vector<OpCase>& cases, std::vector<ErrorCase>& errors) {
     bce_case("0-d pos_weight, sum, batch 1 4-D", {1, 2, 3, 4}, {3}, {}, Reduction::sum);
     bce_case("0-d", {}, {}, {}, Reduction::mean);
     bce_case("large logits", {4, 3}, {2, 1, 0.5}, {3}, Reduction::mean, {-30, 30});
+    bce_case("300 elements (two CUDA blocks), pos_weight over 15", {20, 15},
+             {0.5, 1, 2, 4, 8, 0.5, 1, 2, 4, 8, 0.5, 1, 2, 4, 8}, {15}, Reduction::sum);
     cases.push_back({bce, "target differentiable, pos_weight", {{3, 4}, {3, 4}},
                      [](const Inputs& x) {
                          return binary_cross_entropy_with_logits(x[0], x[1], values_like({1, 2, 3, 0.5}, x[0]),
@@ -201,6 +226,12 @@ void add_loss(std::vector<OpCase>& cases, std::vector<ErrorCase>& errors) {
                       "binary_cross_entropy_with_logits: target has 1.5 at flat index 1, expected values in [0, 1]"});
     errors.push_back({bce, "NaN in target", [] { binary_cross_entropy_with_logits(f32({2, 3}), nan_matrix()); },
                       "binary_cross_entropy_with_logits: target [2, 3] contains NaN (first at flat index 4)"});
+    errors.push_back({bce, "target outside [0, 1] on emu (checked on a host copy)",
+                      [] {
+                          binary_cross_entropy_with_logits(f32({2}).to(Device::emu()),
+                                                           Tensor::from_vector({0, 1.5}, {2}).to(Device::emu()));
+                      },
+                      "binary_cross_entropy_with_logits: target has 1.5 at flat index 1, expected values in [0, 1]"});
     errors.push_back({bce, "NaN in logits", [] { binary_cross_entropy_with_logits(nan_matrix(), f32({2, 3})); },
                       "binary_cross_entropy_with_logits: logits [2, 3] contains NaN"});
     errors.push_back({bce, "pos_weight of the wrong length",
@@ -220,7 +251,7 @@ void add_loss(std::vector<OpCase>& cases, std::vector<ErrorCase>& errors) {
                              options.gamma = gamma;
                              if (!alpha.empty()) options.alpha = values_like(alpha, x[0]);
                              options.reduction = reduction;
-                             return focal_loss(x[0], labels(y), options);
+                             return focal_loss(x[0], labels(y, x[0]), options);
                          },
                          {{-2, 2}}});
     };
@@ -248,7 +279,7 @@ void add_loss(std::vector<OpCase>& cases, std::vector<ErrorCase>& errors) {
         cases.push_back({binary_focal, label, {shape}, [=](const Inputs& x) {
                              FocalLossOptions options;
                              options.gamma = gamma;
-                             if (alpha >= 0) options.alpha = Tensor::scalar(alpha, x[0].dtype());
+                             if (alpha >= 0) options.alpha = values_like({alpha}, {}, x[0]);
                              options.reduction = reduction;
                              return binary_focal_loss(x[0], binary_targets(x[0]), options);
                          },
@@ -260,7 +291,7 @@ void add_loss(std::vector<OpCase>& cases, std::vector<ErrorCase>& errors) {
     binary_focal_case("gamma 0, 0-d", {}, 0, -1, Reduction::mean);
     cases.push_back({binary_focal, "target differentiable, alpha 0.25", {{3, 4}, {3, 4}},
                      [](const Inputs& x) {
-                         return binary_focal_loss(x[0], x[1], focal_options(2, Tensor::scalar(0.25, x[0].dtype())));
+                         return binary_focal_loss(x[0], x[1], focal_options(2, values_like({0.25}, {}, x[0])));
                      },
                      {{-3, 3}, {0.05, 0.95}}});
     errors.push_back({binary_focal, "negative gamma", [] { binary_focal_loss(f32({2}), f32({2}), focal_options(-0.5)); },

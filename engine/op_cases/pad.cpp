@@ -20,6 +20,12 @@ void add_pad(std::vector<OpCase>& cases, std::vector<ErrorCase>& errors) {
     add("reflect, last two dims", {1, 2, 4, 5}, {1, 2, 3, 1}, M::reflect);
     add("replicate, last dim", {2, 4}, {3, 1}, M::replicate);
     add("replicate, two dims, pad wider than dim", {2, 2, 3, 4}, {2, 1, 0, 4}, M::replicate);
+    add("reflect, 1-d", {6}, {2, 5}, M::reflect);
+    add("replicate, 1-d of one element", {1}, {3, 2}, M::replicate);
+    add("constant, 0-d", {}, {}, M::constant);
+    add("reflect, both mirrors read one input (n 3, pads 2)", {2, 3, 3}, {2, 2, 2, 2}, M::reflect);
+    add("reflect, 540 inputs, 1260 outputs (several CUDA blocks)", {2, 3, 9, 10}, {3, 2, 4, 1}, M::reflect);
+    add("constant, crops on a leading dim", {4, 3, 5}, {1, 1, 0, 0, -1, -2}, M::constant, -1);
 
     errors.push_back({"pad", "odd number of pads", [] { pad(f32({2, 3}), {1, 1, 1}); },
                       "pad: pads must be (before, after) pairs, last dim first; got 3 values [1, 1, 1]"});

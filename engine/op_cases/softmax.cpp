@@ -17,6 +17,13 @@ void add_softmax(std::vector<OpCase>& cases, std::vector<ErrorCase>& errors) {
                          {{-20, 20}}});
         cases.push_back({op, "0-d", {{}}, [f](const Inputs& x) { return f(x[0], 0); }});
         cases.push_back({op, "size-1 dim", {{3, 1}}, [f](const Inputs& x) { return f(x[0], 1); }});
+        // The CUDA kernels pick a team per row: a warp up to 256 elements, a block
+        // above (300: more than a block's 256 threads); a thread per row when
+        // inner > 1 (300 rows: two blocks of such threads).
+        cases.push_back({op, "rows of 300 (a block per row on CUDA)", {{2, 300}},
+                         [f](const Inputs& x) { return f(x[0], -1); }});
+        cases.push_back({op, "dim 1 of [1, 2, 10, 30] (300 rows, inner > 1)", {{1, 2, 10, 30}},
+                         [f](const Inputs& x) { return f(x[0], 1); }});
         errors.push_back({op, "dim out of range", [f] { f(f32({2, 3}), 2); },
                           str(op, ": dim 2 is out of range for a tensor with 2 dims")});
         errors.push_back({op, "int64 input", [f] { f(i64({2, 3}), 1); }, str(op, ": argument x is int64")});

@@ -1,5 +1,6 @@
 // dropout and dropout2d: inverted dropout with the mask from a Philox stream
-// (kernels/cpu/dropout.cpp, mask rule in kernels/common/dropout.h).
+// (kernels/cpu/dropout.cpp, kernels/cuda/dropout.cu; mask rule in
+// kernels/common/dropout.h: every backend draws the same mask for a seed).
 //   y = x * mask * scale,  mask_i = (u_i >= p),  scale = 1 / (1 - p)
 //   dx = dy * mask * scale
 // The backward node keeps (seed, offset, p) and recomputes the mask rather
@@ -8,7 +9,7 @@
 #include "engine/ops.h"
 #include "engine/ops/checks.h"
 #include "engine/ops/registry.h"
-#include "kernels/cpu/dropout.h"
+#include "engine/backend.h"
 
 namespace kiln {
 
@@ -23,10 +24,11 @@ public:
         : name_(std::move(name)), shape_(std::move(shape)), group_(group), p_(p), seed_(seed), offset_(offset) {}
     std::string name() const override { return name_; }
     std::vector<Tensor> backward(const Tensor& dy) override {
-        Tensor dx = Tensor::zeros(shape_, dy.dtype());
+        Tensor dx = Tensor::zeros(shape_, dy.dtype(), dy.device());
         const Tensor dy_contiguous = dy.contiguous();
         dispatch_floating(dy.dtype(), "dropout", [&]<typename T>() {
-            cpu::dropout_backward(dx.data<T>(), dy_contiguous.data<T>(), dx.numel(), group_, p_, seed_, offset_);
+            KILN_ON_BACKEND(dy.device(), dropout_backward, dx.data<T>(), dy_contiguous.data<T>(), dx.numel(), group_,
+                            p_, seed_, offset_);
         });
         return {dx};
     }
@@ -46,7 +48,7 @@ Tensor dropout_groups(const char* op, const char* node_name, const Tensor& x, do
     const Tensor input = x.detach().contiguous();
     Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
     dispatch_floating(x.dtype(), op, [&]<typename T>() {
-        cpu::dropout_forward(y.data<T>(), input.data<T>(), y.numel(), group, p, seed, offset);
+        KILN_ON_BACKEND(x.device(), dropout_forward, y.data<T>(), input.data<T>(), y.numel(), group, p, seed, offset);
     });
     if (needs_grad({x})) record(y, std::make_shared<DropoutBackward>(node_name, x.shape(), group, p, seed, offset), {x});
     return y;
@@ -59,14 +61,14 @@ void check_probability(const char* op, double p) {
 }  // namespace
 
 Tensor dropout(const Tensor& x, double p, bool training, Generator& generator) {
-    check_floating("dropout", "x", x);
+    check_floating("dropout", "x", x, Devices::all);
     check_probability("dropout", p);
     if (!training || p == 0) return x;
     return dropout_groups("dropout", "DropoutBackward", x, p, x.numel(), 1, generator);
 }
 
 Tensor dropout2d(const Tensor& x, double p, bool training, Generator& generator) {
-    check_floating("dropout2d", "x", x);
+    check_floating("dropout2d", "x", x, Devices::all);
     KILN_CHECK(x.dim() == 4, "dropout2d: x must be 4-D [N, C, H, W], got ", shape_str(x.shape()));
     check_probability("dropout2d", p);
     if (!training || p == 0) return x;

@@ -22,6 +22,12 @@
 // Every loss checks its inputs for NaN: a NaN loss would otherwise train on
 // silently. Integer targets are checked against [0, C), float targets of the
 // binary losses against [0, 1].
+//
+// Devices: every tensor argument (targets and weights included) must be on
+// the device of the logits (as in PyTorch); the kernels are kernels/cpu/loss.cpp
+// and kernels/cuda/loss.cu. The value checks above, and the weighted mean's
+// divisor, run on the host: a tensor on another device is first copied to cpu
+// (see host_copy for the cost).
 #include <cmath>
 #include <limits>
 
@@ -29,7 +35,7 @@
 #include "engine/ops.h"
 #include "engine/ops/checks.h"
 #include "engine/ops/registry.h"
-#include "kernels/cpu/loss.h"
+#include "engine/backend.h"
 
 namespace kiln {
 
@@ -46,46 +52,54 @@ constexpr double infinity = std::numeric_limits<double>::infinity();
 
 // ------------------------------------------------------------------ checks
 
-// Index of the first element of t outside [lo, hi] (NaN included), or -1.
-int64_t find_outside(const char* op, const Tensor& t, double lo, double hi) {
-    const Tensor c = t.contiguous();
-    return dispatch_floating(c.dtype(), op,
-                             [&]<typename T>() { return cpu::find_outside(c.data<T>(), c.numel(), lo, hi); });
+// A contiguous cpu tensor with t's values, for checks that read values on the
+// host. For a tensor on emu or cuda this is a device-to-host copy of the whole
+// tensor, and on a GPU a synchronisation, once per check: for the logits
+// [N, C] (the largest argument checked) that is N * C values per loss call,
+// small next to the activations of the network that produced them.
+Tensor host_copy(const Tensor& t) { return t.detach().to(Device::cpu()).contiguous(); }
+
+// Index of the first element of `host` (a host_copy) outside [lo, hi] (NaN included), or -1.
+int64_t find_outside(const char* op, const Tensor& host, double lo, double hi) {
+    return dispatch_floating(host.dtype(), op,
+                             [&]<typename T>() { return cpu::find_outside(host.data<T>(), host.numel(), lo, hi); });
 }
 
-double value_at(const Tensor& t, int64_t flat) { return t.contiguous().reshape({t.numel()}).narrow(0, flat, 1).item(); }
-
 void check_no_nan(const char* op, const char* arg, const Tensor& t) {
-    const int64_t at = find_outside(op, t, -infinity, infinity);
+    const int64_t at = find_outside(op, host_copy(t), -infinity, infinity);
     KILN_CHECK(at < 0, op, ": ", arg, " ", shape_str(t.shape()), " contains NaN (first at flat index ", at, ")");
 }
 
 // Float values in [lo, hi], NaN named as such.
 void check_range(const char* op, const char* arg, const Tensor& t, double lo, double hi, const char* range) {
-    const int64_t at = find_outside(op, t, lo, hi);
+    const Tensor host = host_copy(t);
+    const int64_t at = find_outside(op, host, lo, hi);
     if (at < 0) return;
-    const double v = value_at(t, at);
+    const double v = host.reshape({host.numel()}).narrow(0, at, 1).item();
     KILN_CHECK(!std::isnan(v), op, ": ", arg, " ", shape_str(t.shape()), " contains NaN (first at flat index ", at, ")");
     fail(op, ": ", arg, " has ", v, " at flat index ", at, ", expected values in ", range);
 }
 
 // logits [N, C] with C >= 1, float, no NaN.
 void check_class_scores(const char* op, const char* arg, const Tensor& scores) {
-    check_floating(op, arg, scores);
+    check_floating(op, arg, scores, Devices::all);
     KILN_CHECK(scores.dim() == 2, op, ": ", arg, " must be 2-D [N, C], got ", shape_str(scores.shape()));
     KILN_CHECK(scores.size(1) > 0, op, ": ", arg, " ", shape_str(scores.shape()), " has no classes");
     check_no_nan(op, arg, scores);
 }
 
-// target int64 [N], values in [0, C).
+// target int64 [N] on the device of the scores, values in [0, C).
 void check_class_target(const char* op, const Tensor& target, const char* scores_arg, const Tensor& scores) {
-    check_tensor(op, "target", target);
+    check_tensor(op, "target", target, Devices::all);
     KILN_CHECK(target.dtype() == DType::int64, op, ": target is ", dtype_name(target.dtype()),
                ", expected int64 class indices (", scores_arg, " ", shape_str(scores.shape()), ")");
+    KILN_CHECK(target.device() == scores.device(), op, ": target is on ", target.device().str(), " but ",
+               scores_arg, " is on ", scores.device().str(), "; move the target with .to(", scores_arg,
+               ".device())");
     const int64_t N = scores.size(0), C = scores.size(1);
     KILN_CHECK(target.shape() == Shape{N}, op, ": target has shape ", shape_str(target.shape()), ", expected [", N,
                "] to match ", scores_arg, " ", shape_str(scores.shape()));
-    const Tensor t = target.contiguous();
+    const Tensor t = host_copy(target);
     const int64_t* y = t.data<int64_t>();
     for (int64_t i = 0; i < N; ++i)
         KILN_CHECK(y[i] >= 0 && y[i] < C, op, ": target[", i, "] = ", y[i], " is out of range for ", C,
@@ -96,7 +110,7 @@ void check_class_target(const char* op, const Tensor& target, const char* scores
 void check_weights(const char* op, const char* arg, const Tensor& w, int64_t length, const char* per,
                    const char* scores_arg, const Tensor& scores) {
     if (!w.defined()) return;
-    check_floating(op, arg, w);
+    check_floating(op, arg, w, Devices::all);
     check_same_kind(op, arg, w, scores_arg, scores);
     KILN_CHECK(w.shape() == Shape{length}, op, ": ", arg, " has shape ", shape_str(w.shape()), ", expected [", length,
                "] (one per ", per, " of ", scores_arg, " ", shape_str(scores.shape()), ")");
@@ -105,8 +119,8 @@ void check_weights(const char* op, const char* arg, const Tensor& w, int64_t len
 
 // Float target of the binary losses: same dtype and shape as logits, values in [0, 1].
 void check_binary_target(const char* op, const Tensor& logits, const Tensor& target) {
-    check_floating(op, "logits", logits);
-    check_floating(op, "target", target);
+    check_floating(op, "logits", logits, Devices::all);
+    check_floating(op, "target", target, Devices::all);
     check_same_kind(op, "target", target, "logits", logits);
     KILN_CHECK(target.shape() == logits.shape(), op, ": target has shape ", shape_str(target.shape()),
                ", expected the shape of logits ", shape_str(logits.shape()));
@@ -156,12 +170,12 @@ public:
     void release_saved() override { args_ = NllArgs(); }
     std::vector<Tensor> backward(const Tensor& dloss) override {
         const int64_t N = args_.target.numel();
-        Tensor dlog_probs = Tensor::zeros({N, C_}, dloss.dtype());
+        Tensor dlog_probs = Tensor::zeros({N, C_}, dloss.dtype(), dloss.device());
         const Tensor dl = dloss.contiguous();
         dispatch_floating(dloss.dtype(), op_, [&]<typename T>() {
-            cpu::nll_backward(dlog_probs.data<T>(), dl.data<T>(), args_.target.data<int64_t>(),
-                              data_or_null<T>(args_.class_weights), data_or_null<T>(args_.sample_weights),
-                              args_.label_smoothing, N, C_);
+            KILN_ON_BACKEND(dloss.device(), nll_backward, dlog_probs.data<T>(), dl.data<T>(),
+                            args_.target.data<int64_t>(), data_or_null<T>(args_.class_weights),
+                            data_or_null<T>(args_.sample_weights), args_.label_smoothing, N, C_);
         });
         return {dlog_probs};
     }
@@ -176,21 +190,25 @@ private:
 Tensor nll_per_sample(const char* op, const Tensor& log_probs, const NllArgs& args) {
     const int64_t N = log_probs.size(0), C = log_probs.size(1);
     const Tensor input = log_probs.detach().contiguous();
-    Tensor loss = Tensor::empty({N}, log_probs.dtype());
+    Tensor loss = Tensor::empty({N}, log_probs.dtype(), log_probs.device());
     dispatch_floating(log_probs.dtype(), op, [&]<typename T>() {
-        cpu::nll_forward(loss.data<T>(), input.data<T>(), args.target.data<int64_t>(),
-                         data_or_null<T>(args.class_weights), data_or_null<T>(args.sample_weights),
-                         args.label_smoothing, N, C);
+        KILN_ON_BACKEND(log_probs.device(), nll_forward, loss.data<T>(), input.data<T>(), args.target.data<int64_t>(),
+                        data_or_null<T>(args.class_weights), data_or_null<T>(args.sample_weights),
+                        args.label_smoothing, N, C);
     });
     if (needs_grad({log_probs})) record(loss, std::make_shared<NllBackward>(op, args, C), {log_probs});
     return loss;
 }
 
-// sum_i sw_i w[y_i]: the divisor of the weighted mean.
+// sum_i sw_i w[y_i]: the divisor of the weighted mean, a host value (from
+// host copies of the target [N] and the weights [C] and [N]).
 double nll_weight_total(const char* op, DType dtype, const NllArgs& args) {
+    const Tensor target = host_copy(args.target);
+    const Tensor class_weights = args.class_weights.defined() ? host_copy(args.class_weights) : Tensor();
+    const Tensor sample_weights = args.sample_weights.defined() ? host_copy(args.sample_weights) : Tensor();
     return dispatch_floating(dtype, op, [&]<typename T>() {
-        return cpu::nll_weight_total(args.target.data<int64_t>(), data_or_null<T>(args.class_weights),
-                                     data_or_null<T>(args.sample_weights), args.target.numel());
+        return cpu::nll_weight_total(target.data<int64_t>(), data_or_null<T>(class_weights),
+                                     data_or_null<T>(sample_weights), target.numel());
     });
 }
 
@@ -215,13 +233,14 @@ public:
         pos_weight_ = Tensor();
     }
     std::vector<Tensor> backward(const Tensor& dloss) override {
-        Tensor dx = Tensor::zeros(x_.shape(), x_.dtype());
-        Tensor dt = target_grad_ ? Tensor::zeros(t_.shape(), t_.dtype()) : Tensor();
+        Tensor dx = Tensor::zeros(x_.shape(), x_.dtype(), dloss.device());
+        Tensor dt = target_grad_ ? Tensor::zeros(t_.shape(), t_.dtype(), dloss.device()) : Tensor();
         const Tensor dl = dloss.contiguous();
         dispatch_floating(x_.dtype(), op_, [&]<typename T>() {
-            cpu::bce_with_logits_backward(dx.data<T>(), target_grad_ ? dt.data<T>() : nullptr, dl.data<T>(),
-                                          x_.data<T>(), t_.data<T>(), data_or_null<T>(pos_weight_),
-                                          pos_weight_.defined() ? pos_weight_.numel() : 1, x_.numel());
+            KILN_ON_BACKEND(dloss.device(), bce_with_logits_backward, dx.data<T>(),
+                            target_grad_ ? dt.data<T>() : nullptr, dl.data<T>(), x_.data<T>(), t_.data<T>(),
+                            data_or_null<T>(pos_weight_), pos_weight_.defined() ? pos_weight_.numel() : 1,
+                            x_.numel());
         });
         return {dx, dt};
     }
@@ -237,9 +256,10 @@ Tensor bce_per_element(const char* op, const Tensor& logits, const Tensor& targe
     const Tensor x = logits.detach().contiguous(), t = target.detach().contiguous();
     const Tensor pw = detached_contiguous(pos_weight);
     const int64_t P = pw.defined() ? pw.numel() : 1;
-    Tensor loss = Tensor::empty(logits.shape(), logits.dtype());
+    Tensor loss = Tensor::empty(logits.shape(), logits.dtype(), logits.device());
     dispatch_floating(logits.dtype(), op, [&]<typename T>() {
-        cpu::bce_with_logits_forward(loss.data<T>(), x.data<T>(), t.data<T>(), data_or_null<T>(pw), P, x.numel());
+        KILN_ON_BACKEND(logits.device(), bce_with_logits_forward, loss.data<T>(), x.data<T>(), t.data<T>(),
+                        data_or_null<T>(pw), P, x.numel());
     });
     if (needs_grad({logits, target}))
         record(loss, std::make_shared<BceWithLogitsBackward>(op, x, t, pw, needs_grad({target})), {logits, target});
@@ -282,7 +302,7 @@ Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targ
     const char* op = "binary_cross_entropy_with_logits";
     check_binary_target(op, logits, target);
     if (pos_weight.defined()) {
-        check_floating(op, "pos_weight", pos_weight);
+        check_floating(op, "pos_weight", pos_weight, Devices::all);
         check_same_kind(op, "pos_weight", pos_weight, "logits", logits);
         const int64_t last = logits.dim() > 0 ? logits.size(-1) : 1;
         KILN_CHECK(pos_weight.numel() == 1 || pos_weight.shape() == Shape{last}, op, ": pos_weight has shape ",
@@ -318,10 +338,10 @@ Tensor binary_focal_loss(const Tensor& logits, const Tensor& target, const Focal
     check_gamma(op, options.gamma);
     double alpha = -1;
     if (options.alpha.defined()) {
-        check_floating(op, "alpha", options.alpha);
+        check_floating(op, "alpha", options.alpha, Devices::all);
         KILN_CHECK(options.alpha.numel() == 1, op, ": alpha has shape ", shape_str(options.alpha.shape()),
                    ", expected a single value (the weight of the positive class)");
-        alpha = options.alpha.item();
+        alpha = options.alpha.item();  // a host value, from any device
         KILN_CHECK(alpha >= 0 && alpha <= 1, op, ": alpha is ", alpha, ", expected a value in [0, 1]");
     }
     Tensor loss = bce_per_element(op, logits, target, Tensor());
@@ -337,8 +357,8 @@ Tensor binary_focal_loss(const Tensor& logits, const Tensor& target, const Focal
 
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
     const char* op = "mse_loss";
-    check_floating(op, "input", input);
-    check_floating(op, "target", target);
+    check_floating(op, "input", input, Devices::all);
+    check_floating(op, "target", target, Devices::all);
     check_same_kind(op, "target", target, "input", input);
     KILN_CHECK(target.shape() == input.shape(), op, ": target has shape ", shape_str(target.shape()),
                ", expected the shape of input ", shape_str(input.shape()));

@@ -2,12 +2,12 @@
 //   y[o] = x[source(o)], or `value` where a constant pad reads outside x
 //   dx[source(o)] += dy[o]
 // pads = {left, right, top, bottom, ...}: the last dim's pair first, as torch.nn.functional.pad.
-// The index maps are in kernels/cpu/pad.cpp.
+// The index maps are in kernels/common/pad.h; kernels: kernels/cpu/pad.cpp, kernels/cuda/pad.cu.
 #include "engine/autograd.h"
 #include "engine/ops.h"
 #include "engine/ops/checks.h"
 #include "engine/ops/registry.h"
-#include "kernels/cpu/pad.h"
+#include "engine/backend.h"
 
 namespace kiln {
 
@@ -24,26 +24,27 @@ const char* mode_name(PadMode mode) {
     return "?";
 }
 
-cpu::PadKind kind_of(PadMode mode) {
+math::PadKind kind_of(PadMode mode) {
     switch (mode) {
-        case PadMode::constant: return cpu::PadKind::constant;
-        case PadMode::reflect: return cpu::PadKind::reflect;
-        case PadMode::replicate: return cpu::PadKind::replicate;
+        case PadMode::constant: return math::PadKind::constant;
+        case PadMode::reflect: return math::PadKind::reflect;
+        case PadMode::replicate: return math::PadKind::replicate;
     }
-    return cpu::PadKind::constant;
+    return math::PadKind::constant;
 }
 
 class PadBackward : public Node {
 public:
-    PadBackward(Shape input_shape, Shape kernel_in_shape, Shape before, Shape kernel_out_shape, cpu::PadKind kind)
+    PadBackward(Shape input_shape, Shape kernel_in_shape, Shape before, Shape kernel_out_shape, math::PadKind kind)
         : input_shape_(std::move(input_shape)), in_shape_(std::move(kernel_in_shape)), before_(std::move(before)),
           out_shape_(std::move(kernel_out_shape)), kind_(kind) {}
     std::string name() const override { return "PadBackward"; }
     std::vector<Tensor> backward(const Tensor& dy) override {
-        Tensor dx = Tensor::zeros(input_shape_, dy.dtype());
+        Tensor dx = Tensor::zeros(input_shape_, dy.dtype(), dy.device());
         const Tensor dy_contiguous = dy.contiguous();
         dispatch_floating(dy.dtype(), "pad", [&]<typename T>() {
-            cpu::pad_backward(dx.data<T>(), dy_contiguous.data<T>(), in_shape_, before_, out_shape_, kind_);
+            KILN_ON_BACKEND(dy.device(), pad_backward, dx.data<T>(), dy_contiguous.data<T>(), in_shape_, before_,
+                            out_shape_, kind_);
         });
         return {dx};
     }
@@ -51,13 +52,13 @@ public:
 private:
     Shape input_shape_;                  // x's shape (0-d stays 0-d)
     Shape in_shape_, before_, out_shape_;  // as the kernel sees them (0-d as [1])
-    cpu::PadKind kind_;
+    math::PadKind kind_;
 };
 
 }  // namespace
 
 Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, PadMode mode, double value) {
-    check_floating("pad", "x", x);
+    check_floating("pad", "x", x, Devices::all);
     const char* name = mode_name(mode);
     const int64_t pairs = int64_t(pads.size()) / 2;
     KILN_CHECK(pads.size() % 2 == 0, "pad: pads must be (before, after) pairs, last dim first; got ", pads.size(),
@@ -88,7 +89,8 @@ Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, PadMode mode, doub
     const Tensor input = x.detach().contiguous();
     Tensor y = Tensor::empty(out_shape, x.dtype(), x.device());
     dispatch_floating(x.dtype(), "pad", [&]<typename T>() {
-        cpu::pad_forward(y.data<T>(), input.data<T>(), in_shape, before, out_shape, kind_of(mode), value);
+        KILN_ON_BACKEND(x.device(), pad_forward, y.data<T>(), input.data<T>(), in_shape, before, out_shape,
+                        kind_of(mode), value);
     });
     if (x.dim() == 0) y = y.reshape({});
     if (needs_grad({x}))

@@ -3,14 +3,15 @@
 //   log_softmax: y = x - m - log sum exp(x - m)        dx = dy - softmax(x) sum(dy)
 // with m = max x along dim (the stable form: exp never overflows). Both
 // backwards need only the output, so the node saves y (detached), not x.
-// Loops: kernels/cpu/softmax.cpp over a contiguous [outer, dim, inner] view.
+// Kernels over a contiguous [outer, dim, inner] view: kernels/cpu/softmax.cpp,
+// kernels/cuda/softmax.cu (emu and cuda).
 #include <algorithm>
 
 #include "engine/autograd.h"
 #include "engine/ops.h"
 #include "engine/ops/checks.h"
 #include "engine/ops/registry.h"
-#include "kernels/cpu/softmax.h"
+#include "engine/backend.h"
 
 namespace kiln {
 
@@ -41,14 +42,16 @@ public:
     std::string name() const override { return log_ ? "LogSoftmaxBackward" : "SoftmaxBackward"; }
     void release_saved() override { y_ = Tensor(); }
     std::vector<Tensor> backward(const Tensor& dy) override {
-        Tensor dx = Tensor::zeros(y_.shape(), y_.dtype());
+        Tensor dx = Tensor::zeros(y_.shape(), y_.dtype(), dy.device());
         const Tensor dy_contiguous = dy.contiguous();
         const auto [outer, reduce, inner] = layout_;
         dispatch_floating(dx.dtype(), log_ ? "log_softmax" : "softmax", [&]<typename T>() {
             if (log_)
-                cpu::log_softmax_backward(dx.data<T>(), dy_contiguous.data<T>(), y_.data<T>(), outer, reduce, inner);
+                KILN_ON_BACKEND(dy.device(), log_softmax_backward, dx.data<T>(), dy_contiguous.data<T>(),
+                                y_.data<T>(), outer, reduce, inner);
             else
-                cpu::softmax_backward(dx.data<T>(), dy_contiguous.data<T>(), y_.data<T>(), outer, reduce, inner);
+                KILN_ON_BACKEND(dy.device(), softmax_backward, dx.data<T>(), dy_contiguous.data<T>(), y_.data<T>(),
+                                outer, reduce, inner);
         });
         return {dx};
     }
@@ -61,15 +64,17 @@ private:
 
 Tensor softmax_like(bool log, const Tensor& x, int64_t dim) {
     const char* op = log ? "log_softmax" : "softmax";
-    check_floating(op, "x", x);
+    check_floating(op, "x", x, Devices::all);
     const RowLayout layout = row_layout(op, x, dim);
     const Tensor input = x.detach().contiguous();
     Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
     dispatch_floating(x.dtype(), op, [&]<typename T>() {
         if (log)
-            cpu::log_softmax_forward(y.data<T>(), input.data<T>(), layout.outer, layout.reduce, layout.inner);
+            KILN_ON_BACKEND(x.device(), log_softmax_forward, y.data<T>(), input.data<T>(), layout.outer,
+                            layout.reduce, layout.inner);
         else
-            cpu::softmax_forward(y.data<T>(), input.data<T>(), layout.outer, layout.reduce, layout.inner);
+            KILN_ON_BACKEND(x.device(), softmax_forward, y.data<T>(), input.data<T>(), layout.outer, layout.reduce,
+                            layout.inner);
     });
     if (needs_grad({x})) record(y, std::make_shared<SoftmaxBackward>(log, y.detach(), layout), {x});
     return y;

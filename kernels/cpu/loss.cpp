@@ -16,11 +16,11 @@ void nll_forward(T* loss, const T* log_probs, const int64_t* target, const T* cl
         const T* row = log_probs + i * C;
         const int64_t y = target[i];
         const T w_y = class_weights ? class_weights[y] : T(1);
-        T l = (T(1) - s) * w_y * -row[y];  // term 1: the target class
-        if (label_smoothing != 0) {        // term 2: the uniform share s / C of every class
+        T l = math::nll_target_term(row[y], w_y, s);  // term 1: the target class
+        if (label_smoothing != 0) {                   // term 2: the uniform share s / C of every class
             double smooth = 0;
             for (int64_t c = 0; c < C; ++c) smooth += double(class_weights ? class_weights[c] : T(1)) * -row[c];
-            l += s / T(C) * T(smooth);
+            l += math::nll_smoothing_term(T(smooth), s, C);
         }
         loss[i] = sample_weights ? sample_weights[i] * l : l;
     }
@@ -35,9 +35,10 @@ void nll_backward(T* dlog_probs, const T* dloss, const int64_t* target, const T*
         T* row = dlog_probs + i * C;
         const T g = sample_weights ? dloss[i] * sample_weights[i] : dloss[i];
         const int64_t y = target[i];
-        row[y] -= g * (T(1) - s) * (class_weights ? class_weights[y] : T(1));  // term 1
-        if (label_smoothing != 0)                                              // term 2
-            for (int64_t c = 0; c < C; ++c) row[c] -= g * s / T(C) * (class_weights ? class_weights[c] : T(1));
+        row[y] -= math::nll_target_gradient(g, class_weights ? class_weights[y] : T(1), s);  // term 1
+        if (label_smoothing != 0)                                                            // term 2
+            for (int64_t c = 0; c < C; ++c)
+                row[c] -= math::nll_smoothing_gradient(g, class_weights ? class_weights[c] : T(1), s, C);
     }
 }
 

@@ -1,26 +1,12 @@
 #include "kernels/cpu/pad.h"
 
-#include <algorithm>
-
 #include "kernels/cpu/strided.h"
 
 namespace kiln::cpu {
 
 namespace {
 
-// The input index read by output index o along a dim of size n, or -1 for the constant fill.
-int64_t source_index(int64_t o, int64_t before, int64_t n, PadKind kind) {
-    int64_t i = o - before;
-    switch (kind) {
-        case PadKind::constant: return (i >= 0 && i < n) ? i : -1;
-        case PadKind::reflect:
-            if (i < 0) i = -i;
-            if (i >= n) i = 2 * (n - 1) - i;
-            return i;
-        case PadKind::replicate: return std::clamp<int64_t>(i, 0, n - 1);
-    }
-    return -1;
-}
+using math::pad_source_index;
 
 // Walks y as rows of its last dim: row r of y reads row source_row(r) of x
 // (an offset into x), or is all fill (-1).
@@ -38,7 +24,7 @@ struct RowMap {
     int64_t source_row(int64_t r) const {
         int64_t offset = 0, stride = in_shape.back();
         for (size_t d = out_shape.size() - 1; d-- > 0;) {
-            const int64_t i = source_index(r % out_shape[d], before[d], in_shape[d], kind);
+            const int64_t i = pad_source_index(r % out_shape[d], before[d], in_shape[d], kind);
             if (i < 0) return -1;
             r /= out_shape[d];
             offset += i * stride;
@@ -60,7 +46,7 @@ void pad_forward(T* y, const T* x, const std::vector<int64_t>& in_shape, const s
         const int64_t source = map.source_row(r);
         T* out = y + r * width;
         for (int64_t o = 0; o < width; ++o) {
-            const int64_t i = source < 0 ? -1 : source_index(o, left, in_width, kind);
+            const int64_t i = source < 0 ? -1 : pad_source_index(o, left, in_width, kind);
             out[o] = i < 0 ? T(value) : x[source + i];
         }
     }
@@ -83,7 +69,7 @@ void pad_backward(T* dx, const T* dy, const std::vector<int64_t>& in_shape, cons
             if (source < 0) continue;
             const T* grad = dy + r * width;
             for (int64_t o = 0; o < width; ++o) {
-                const int64_t i = source_index(o, left, in_width, kind);
+                const int64_t i = pad_source_index(o, left, in_width, kind);
                 if (i >= 0) dx[source + i] += grad[o];
             }
         }

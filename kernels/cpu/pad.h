@@ -1,7 +1,8 @@
 #pragma once
 // Padding of a contiguous tensor. x has shape in_shape; y has
 //   out_shape[d] = in_shape[d] + before[d] + after[d]   (negative before/after crop).
-// Along each dim, output index o reads input index i = o - before[d], mapped by the mode:
+// Along each dim, output index o reads input index i = o - before[d], mapped by the
+// mode (kernels/common/pad.h, shared with kernels/cuda/pad.cu):
 //   constant:  x[i] if 0 <= i < n, else value
 //   reflect:   i < 0 -> -i,  i >= n -> 2 (n - 1) - i    (the edge is not repeated; needs pad < n)
 //   replicate: clamp(i, 0, n - 1)                        (needs n > 0)
@@ -12,9 +13,11 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/common/pad.h"
+
 namespace kiln::cpu {
 
-enum class PadKind { constant, reflect, replicate };
+using math::PadKind;
 
 template <typename T>
 void pad_forward(T* y, const T* x, const std::vector<int64_t>& in_shape, const std::vector<int64_t>& before,

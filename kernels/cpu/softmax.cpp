@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "kernels/common/softmax.h"
 #include "kernels/cpu/strided.h"
 
 namespace kiln::cpu {
@@ -10,16 +11,13 @@ namespace kiln::cpu {
 // Sums are accumulated in double (as in sum_forward): float32 rows of a few
 // thousand classes keep their digits. A row's max is its first NaN if it has
 // one, so a NaN input gives a NaN row rather than a silently wrong one.
+// Per-element formulas: kernels/common/softmax.h (shared with kernels/cuda/softmax.cu).
 
 namespace {
 template <typename T>
 T row_max(const T* x, int64_t reduce, int64_t inner) {
     T m = x[0];
-    for (int64_t r = 1; r < reduce; ++r) {
-        const T v = x[r * inner];
-        if (v > m || std::isnan(v)) m = v;
-        if (std::isnan(m)) break;
-    }
+    for (int64_t r = 1; r < reduce && !std::isnan(m); ++r) m = math::max_keeping_nan(m, x[r * inner]);
     return m;
 }
 
@@ -28,7 +26,7 @@ T row_max(const T* x, int64_t reduce, int64_t inner) {
 template <typename T>
 double row_sum_exp(const T* x, T m, int64_t reduce, int64_t inner) {
     double total = 0;
-    for (int64_t r = 0; r < reduce; ++r) total += std::exp(x[r * inner] - m);
+    for (int64_t r = 0; r < reduce; ++r) total += math::softmax_term(x[r * inner], m);
     return total;
 }
 }  // namespace
@@ -40,8 +38,9 @@ void softmax_forward(T* y, const T* x, int64_t outer, int64_t reduce, int64_t in
     for (int64_t row = 0; row < outer * inner; ++row) {
         const int64_t base = (row / inner) * reduce * inner + row % inner;
         const T m = row_max(x + base, reduce, inner);
-        const T scale = T(1 / row_sum_exp(x + base, m, reduce, inner));
-        for (int64_t r = 0; r < reduce; ++r) y[base + r * inner] = std::exp(x[base + r * inner] - m) * scale;
+        const T inverse_sum = T(1 / row_sum_exp(x + base, m, reduce, inner));
+        for (int64_t r = 0; r < reduce; ++r)
+            y[base + r * inner] = math::softmax_value(x[base + r * inner], m, inverse_sum);
     }
 }
 
@@ -54,7 +53,7 @@ void softmax_backward(T* dx, const T* dy, const T* y, int64_t outer, int64_t red
         for (int64_t r = 0; r < reduce; ++r) dot += double(dy[base + r * inner]) * y[base + r * inner];
         for (int64_t r = 0; r < reduce; ++r) {
             const int64_t k = base + r * inner;
-            dx[k] += y[k] * (dy[k] - T(dot));
+            dx[k] += math::softmax_gradient(y[k], dy[k], T(dot));
         }
     }
 }
@@ -67,7 +66,8 @@ void log_softmax_forward(T* y, const T* x, int64_t outer, int64_t reduce, int64_
         const int64_t base = (row / inner) * reduce * inner + row % inner;
         const T m = row_max(x + base, reduce, inner);
         const T log_sum = T(std::log(row_sum_exp(x + base, m, reduce, inner)));
-        for (int64_t r = 0; r < reduce; ++r) y[base + r * inner] = x[base + r * inner] - m - log_sum;
+        for (int64_t r = 0; r < reduce; ++r)
+            y[base + r * inner] = math::log_softmax_value(x[base + r * inner], m, log_sum);
     }
 }
 
@@ -80,7 +80,7 @@ void log_softmax_backward(T* dx, const T* dy, const T* y, int64_t outer, int64_t
         for (int64_t r = 0; r < reduce; ++r) total += dy[base + r * inner];
         for (int64_t r = 0; r < reduce; ++r) {
             const int64_t k = base + r * inner;
-            dx[k] += dy[k] - std::exp(y[k]) * T(total);
+            dx[k] += math::log_softmax_gradient(y[k], dy[k], T(total));
         }
     }
 }

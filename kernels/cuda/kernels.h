@@ -11,3 +11,7 @@
 #include "kernels/cuda/pool.h"
 #include "kernels/cuda/batch_norm.h"
 #include "kernels/cuda/conv.h"
+#include "kernels/cuda/softmax.h"
+#include "kernels/cuda/dropout.h"
+#include "kernels/cuda/pad.h"
+#include "kernels/cuda/loss.h"

@@ -1,6 +1,6 @@
-// The op case table on the emu backend under two schedules (forward and
-// reverse resumption of a block's threads): a kernel with a race gives
-// schedule-dependent results, which the comparison with cpu catches.
+// The op case table on the emu backend under three schedules (forward,
+// reverse and seeded-random resumption of a block's threads): a kernel with a
+// race gives schedule-dependent results, which the comparison with cpu catches.
 #include <doctest/doctest.h>
 
 #include "kernels/emu/simt.h"
@@ -8,10 +8,10 @@
 
 using namespace kiln;
 
-TEST_CASE("emu matches cpu on every op case whose ops have CUDA kernels, under two schedules") {
+TEST_CASE("emu matches cpu on every op case whose ops have CUDA kernels, under three schedules") {
     testing::DeviceCaseReport report;
-    for (auto schedule : {simt::Schedule::forward, simt::Schedule::reverse}) {
-        simt::ScheduleGuard guard(schedule);
+    for (auto schedule : {simt::Schedule::forward, simt::Schedule::reverse, simt::Schedule::random}) {
+        simt::ScheduleGuard guard(schedule, 2026);
         report = testing::check_op_cases_on(Device::emu(), std::string(simt::schedule_name(schedule)) + " schedule");
     }
     for (const std::string& op : testing::foundation_ops()) {

@@ -8,6 +8,22 @@
 
 namespace kiln {
 
+namespace {
+void* host_source(size_t bytes, int) { return std::aligned_alloc(CachingAllocator::alignment, bytes); }
+void host_release(void* block, int) { std::free(block); }
+}  // namespace
+
+CachingAllocator::CachingAllocator(Source source, Release release, int device, const char* name)
+    : source_(source ? source : host_source), release_(release ? release : host_release), device_(device),
+      name_(name) {}
+
+void CachingAllocator::release_cache_locked() {
+    for (auto& [block_size, blocks] : free_blocks_)
+        for (void* block : blocks) release_(block, device_);
+    free_blocks_.clear();
+    stats_.bytes_cached = 0;
+}
+
 CachingAllocator& CachingAllocator::host() {
     // Never destroyed: tensors held in static objects may be freed after main returns.
     static CachingAllocator* instance = new CachingAllocator();
@@ -34,15 +50,13 @@ void* CachingAllocator::allocate(size_t bytes) {
         stats_.bytes_cached -= size;
         ++stats_.cache_hits;
     } else {
-        ptr = std::aligned_alloc(alignment, size);
-        if (!ptr) {  // give the cache back to the OS and try once more
-            for (auto& [block_size, blocks] : free_blocks_)
-                for (void* block : blocks) std::free(block);
-            free_blocks_.clear();
-            stats_.bytes_cached = 0;
-            ptr = std::aligned_alloc(alignment, size);
+        ptr = source_(size, device_);
+        if (!ptr) {  // give the cache back and try once more
+            release_cache_locked();
+            ptr = source_(size, device_);
         }
-        KILN_CHECK(ptr, "allocator: out of host memory allocating ", bytes, " bytes");
+        KILN_CHECK(ptr, "allocator: out of ", name_, " memory allocating ", bytes, " bytes (",
+                   stats_.bytes_in_use, " bytes in use)");
     }
     in_use_[ptr] = size;
     stats_.bytes_in_use += size;
@@ -64,10 +78,7 @@ void CachingAllocator::deallocate(void* ptr) {
 
 void CachingAllocator::empty_cache() {
     std::lock_guard lock(mutex_);
-    for (auto& [size, blocks] : free_blocks_)
-        for (void* block : blocks) std::free(block);
-    free_blocks_.clear();
-    stats_.bytes_cached = 0;
+    release_cache_locked();
 }
 
 AllocatorStats CachingAllocator::stats() const {
@@ -77,7 +88,7 @@ AllocatorStats CachingAllocator::stats() const {
 
 CachingAllocator::~CachingAllocator() {
     empty_cache();
-    for (auto& [ptr, size] : in_use_) std::free(ptr);
+    for (auto& [ptr, size] : in_use_) release_(ptr, device_);
 }
 
 }  // namespace kiln

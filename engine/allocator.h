@@ -1,7 +1,10 @@
 #pragma once
-// CachingAllocator: host memory for cpu (and later emu) tensors.
+// CachingAllocator: the memory of cpu tensors (host memory) and of cuda
+// tensors (one allocator per GPU, over cudaMalloc: a cudaMalloc per tensor
+// would synchronise the device every step). emu tensors do not use it: they
+// get exact-size guarded blocks (kernels/emu/device_memory.h).
 //
-// Every block is 64-byte aligned (a cache line, an AVX-512 vector). Sizes are
+// Every host block is 64-byte aligned (a cache line, an AVX-512 vector). Sizes are
 // rounded up to a size class (four classes per power of two, so at most 25%
 // waste) and a freed block goes back to its class's free list instead of to the
 // OS: a training step asks for the same sizes every time, and fresh large
@@ -27,6 +30,14 @@ class CachingAllocator {
 public:
     static constexpr size_t alignment = 64;
 
+    // Where blocks come from and go back to when the cache is emptied; the
+    // source returns null when it is out of memory.
+    using Source = void* (*)(size_t bytes, int device);
+    using Release = void (*)(void* block, int device);
+
+    CachingAllocator(Source source, Release release, int device, const char* name);
+    CachingAllocator() : CachingAllocator(nullptr, nullptr, 0, "host") {}  // host memory
+
     static CachingAllocator& host();
 
     void* allocate(size_t bytes);
@@ -40,6 +51,11 @@ public:
     ~CachingAllocator();
 
 private:
+    void release_cache_locked();
+    Source source_;
+    Release release_;
+    int device_;
+    const char* name_;
     mutable std::mutex mutex_;
     std::map<void*, size_t> in_use_;                   // block -> its size class
     std::map<size_t, std::vector<void*>> free_blocks_;  // size class -> cached blocks

@@ -4,6 +4,11 @@
 
 #if KILN_HAVE_CUDA
 #include <cuda_runtime.h>
+
+#include <map>
+#include <mutex>
+
+#include "engine/allocator.h"
 #endif
 
 namespace kiln {
@@ -21,17 +26,35 @@ void check(cudaError_t status, const char* what, Device device) {
 }
 }  // namespace
 
-void* cuda_allocate(size_t bytes, Device device) {
-    check(cudaSetDevice(device.index), "selecting the device", device);
+namespace {
+void* cuda_source(size_t bytes, int index) {
     void* pointer = nullptr;
-    check(cudaMalloc(&pointer, bytes ? bytes : 1), "cudaMalloc", device);
+    if (cudaSetDevice(index) != cudaSuccess || cudaMalloc(&pointer, bytes) != cudaSuccess) return nullptr;
     return pointer;
+}
+void cuda_release(void* block, int index) {
+    cudaSetDevice(index);
+    cudaFree(block);  // never throws: also called from destructors
+}
+
+// One caching allocator per GPU, created on first use (after the device was found usable).
+CachingAllocator& allocator_for(Device device) {
+    static std::mutex mutex;
+    static std::map<int, CachingAllocator*> allocators;  // never destroyed: tensors may outlive main
+    std::lock_guard lock(mutex);
+    auto [it, inserted] = allocators.try_emplace(device.index, nullptr);
+    if (inserted) it->second = new CachingAllocator(cuda_source, cuda_release, device.index, "GPU");
+    return *it->second;
+}
+}  // namespace
+
+void* cuda_allocate(size_t bytes, Device device) {
+    check(cudaSetDevice(device.index), "selecting the device", device);  // the one-line "no GPU" error
+    return allocator_for(device).allocate(bytes);
 }
 
 void cuda_free(void* pointer, Device device) {
-    if (!pointer) return;
-    cudaSetDevice(device.index);
-    cudaFree(pointer);  // never throws from a destructor
+    if (pointer) allocator_for(device).deallocate(pointer);
 }
 
 void cuda_copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes) {

@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <cstdint>
+#include <cstdlib>
 
 #include "engine/allocator.h"
 #include "engine/tensor.h"
@@ -40,4 +41,35 @@ TEST_CASE("tensors allocate through the host caching allocator") {
     CHECK(after.allocations - before.allocations == 2);
     CHECK(after.cache_hits - before.cache_hits >= 1);
     CHECK(reinterpret_cast<uintptr_t>(Tensor::empty({3}).raw_data()) % 64 == 0);
+}
+
+namespace {
+int source_calls = 0, release_calls = 0;
+void* counting_source(size_t bytes, int device) {
+    ++source_calls;
+    CHECK(device == 3);
+    return std::malloc(bytes);
+}
+void counting_release(void* block, int) {
+    ++release_calls;
+    std::free(block);
+}
+}  // namespace
+
+TEST_CASE("a caching allocator over another memory source (as each GPU's) reuses and releases through it") {
+    source_calls = release_calls = 0;
+    {
+        CachingAllocator allocator(counting_source, counting_release, 3, "test device");
+        void* a = allocator.allocate(5000);
+        allocator.deallocate(a);
+        void* b = allocator.allocate(4900);  // same size class: from the cache, no second source call
+        CHECK(b == a);
+        CHECK(source_calls == 1);
+        allocator.deallocate(b);
+        allocator.empty_cache();
+        CHECK(release_calls == 1);
+        (void)allocator.allocate(100);  // still in use when the allocator goes: released by its destructor
+    }
+    CHECK(source_calls == 2);
+    CHECK(release_calls == 2);
 }

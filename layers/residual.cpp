@@ -27,6 +27,9 @@ Tensor BasicBlock::forward(const Tensor& x) {
     return (*relu)(out + skip);
 }
 
+int64_t BasicBlock::forward_flops(const Shape&, const Shape& output) const { return numel_of(output); }
+int64_t Bottleneck::forward_flops(const Shape&, const Shape& output) const { return numel_of(output); }
+
 Bottleneck::Bottleneck(int64_t in_channels, int64_t planes, int64_t stride, std::shared_ptr<Module> downsample_,
                        Generator& generator)
     : Module("Bottleneck") {

@@ -27,6 +27,7 @@ public:
     BasicBlock(int64_t in_channels, int64_t planes, int64_t stride, std::shared_ptr<Module> downsample,
                Generator& generator = default_generator());
     Tensor forward(const Tensor& x) override;
+    int64_t forward_flops(const Shape& input, const Shape& output) const override;  // the skip addition
 
     std::shared_ptr<Conv2d> conv1, conv2;
     std::shared_ptr<BatchNorm2d> bn1, bn2;
@@ -40,6 +41,7 @@ public:
     Bottleneck(int64_t in_channels, int64_t planes, int64_t stride, std::shared_ptr<Module> downsample,
                Generator& generator = default_generator());
     Tensor forward(const Tensor& x) override;
+    int64_t forward_flops(const Shape& input, const Shape& output) const override;  // the skip addition
 
     std::shared_ptr<Conv2d> conv1, conv2, conv3;
     std::shared_ptr<BatchNorm2d> bn1, bn2, bn3;

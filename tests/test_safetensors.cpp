@@ -1,4 +1,4 @@
-// safetensors: round trips, conversions, atomic writes, and a fuzz-style
+// safetensors and kiln checkpoints: round trips, conversions, atomic writes, and a fuzz-style
 // battery of corrupt files, each of which must be a clear kiln::Error naming
 // the file (and the tensor), never a crash (the suite also runs under ASan).
 #include <doctest/doctest.h>
@@ -13,6 +13,7 @@
 
 #include "engine/random.h"
 #include "engine/safetensors.h"
+#include "layers/checkpoint.h"
 
 using namespace kiln;
 
@@ -211,4 +212,43 @@ TEST_CASE("safetensors fuzz: random byte corruption is an error or a valid parse
         }
     }
     CHECK(errors > 500);
+}
+
+TEST_CASE("checkpoint: a zoo model and its metadata round trip; bad metadata names the file and key") {
+    models::ModelConfig config;
+    config.num_classes = 2;
+    config.in_channels = 1;
+    config.width = 0.25;
+    config.seed = 9;
+    const auto model = models::make_model("resnet_inspired", config);
+    CheckpointInfo info;
+    info.model = "resnet_inspired";
+    info.config = config;
+    info.class_names = {"good", "crack"};
+    info.input_size = {128, 96};
+    info.mean = {0.5};
+    info.std = {0.25};
+    info.threshold = 0.3;
+    info.extra = {{"note", "run 1"}};
+    const auto path = (scratch_dir() / "checkpoint.safetensors").string();
+    save_checkpoint(path, *model, info);
+    CheckpointInfo back;
+    const auto loaded = load_model(path, &back);
+    CHECK(back.model == "resnet_inspired");
+    CHECK(back.config.num_classes == 2);
+    CHECK(back.config.in_channels == 1);
+    CHECK(back.config.width == 0.25);
+    CHECK(back.class_names == info.class_names);
+    CHECK(back.input_size == info.input_size);
+    CHECK(back.mean == info.mean);
+    CHECK(*back.threshold == 0.3);
+    CHECK(back.extra.at("note") == "run 1");
+    CHECK(loaded->state_dict().at("fc.weight").to_vector() == model->state_dict().at("fc.weight").to_vector());
+
+    write_safetensors(path, model->state_dict(), {{"model", "\"resnet_inspired\""}});
+    CHECK_THROWS_WITH_AS(read_checkpoint(path), doctest::Contains("checkpoint.safetensors: metadata has no \"kiln_version\""),
+                         Error);
+    write_safetensors(path, model->state_dict(), {{"kiln_version", "\"0.1.0\""}, {"model", "resnet_inspired"}});
+    CHECK_THROWS_WITH_AS(read_checkpoint(path), doctest::Contains("metadata \"model\" has a malformed value"), Error);
+    std::filesystem::remove(path);
 }

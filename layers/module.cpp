@@ -213,25 +213,29 @@ void Module::train(bool training) {
 }
 
 void Module::to(Device device) {
-    NoGradGuard no_grad;
-    auto move = [&](const Tensor& t) {
-        replace_in_place(t, t.detach().to(device));
-        if (t.impl()->grad.defined()) t.impl()->grad = t.impl()->grad.detach().to(device);
-    };
-    for (const auto& entry : named_parameters()) move(entry.second);
-    for (const auto& entry : named_buffers()) move(entry.second);
+    convert_all([&](const Tensor& t) { return t.detach().to(device); }, false);
 }
 
 void Module::to(DType dtype) {
     KILN_CHECK(is_floating(dtype), display_name(), ": to(dtype) converts to a floating dtype, got ", dtype_name(dtype));
+    convert_all([&](const Tensor& t) { return t.detach().to(dtype); }, true);
+}
+
+// Converts every parameter, gradient and buffer first and only then swaps them
+// in, so a failure (say, no GPU) leaves the module as it was.
+void Module::convert_all(const std::function<Tensor(const Tensor&)>& convert, bool floating_only) {
     NoGradGuard no_grad;
-    auto convert = [&](const Tensor& t) {
-        if (!is_floating(t.dtype())) return;
-        replace_in_place(t, t.detach().to(dtype));
-        if (t.impl()->grad.defined()) t.impl()->grad = t.impl()->grad.detach().to(dtype);
-    };
-    for (const auto& entry : named_parameters()) convert(entry.second);
-    for (const auto& entry : named_buffers()) convert(entry.second);
+    std::vector<std::pair<Tensor, Tensor>> converted;  // (tensor, new value); grads as their own entries
+    std::vector<std::pair<Tensor, Tensor>> grads;      // (parameter, new gradient)
+    std::vector<Tensor> all = parameters();
+    for (const auto& entry : named_buffers()) all.push_back(entry.second);
+    for (const Tensor& t : all) {
+        if (floating_only && !is_floating(t.dtype())) continue;
+        converted.emplace_back(t, convert(t));
+        if (t.impl()->grad.defined()) grads.emplace_back(t, convert(t.impl()->grad));
+    }
+    for (const auto& [tensor, value] : converted) replace_in_place(tensor, value);
+    for (const auto& [tensor, grad] : grads) tensor.impl()->grad = grad;
 }
 
 void Module::zero_grad() {

@@ -133,6 +133,7 @@ protected:
 
 private:
     void check_new_name(const std::string& name, const char* what) const;
+    void convert_all(const std::function<Tensor(const Tensor&)>& convert, bool floating_only);
     void set_path(const std::string& path);
     void repr_into(std::string& out, int indent) const;
 

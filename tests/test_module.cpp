@@ -85,6 +85,14 @@ TEST_CASE("module: to(dtype) and to(device) keep each tensor's identity; int64 b
     CHECK((*net)(Tensor::randn({2, 1, 4, 4}, DType::float64)).dtype() == DType::float64);
     net->to(Device::cpu());
     CHECK(weight.requires_grad());
+    // Without a GPU the move fails and leaves every tensor where it was.
+    try {
+        net->to(Device::cuda());
+        net->to(Device::cpu());
+    } catch (const Error&) {
+        for (const auto& [name, tensor] : net->state_dict()) CHECK(tensor.device() == Device::cpu());
+    }
+    CHECK(weight.device() == Device::cpu());
 }
 
 TEST_CASE("module: zero_grad and freezing (train only the head)") {

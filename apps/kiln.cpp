@@ -9,8 +9,10 @@
 #include "apps/data_commands.h"
 #include "apps/demo.h"
 #include "apps/optim_playground.h"
+#include "apps/summary_command.h"
 #include "engine/gradcheck.h"
 #include "engine/ops/registry.h"
+#include "layers/models/models.h"
 
 namespace {
 
@@ -141,6 +143,19 @@ int main(int argc, char** argv) {
     augment->add_option("--seed", augment_options.seed, "seed")->capture_default_str();
     augment->add_option("--epoch", augment_options.epoch, "epoch (a different draw per epoch)")->capture_default_str();
 
+    kiln::apps::SummaryOptions summary_options;
+    std::string model_list;
+    for (const kiln::models::ModelInfo& info : kiln::models::model_infos()) model_list += "\n  " + info.name + ": " + info.description;
+    CLI::App* summary = app.add_subcommand("summary", "print a zoo model's layers: output shape, parameters, FLOPs; "
+                                                      "totals and model size");
+    summary->footer("Models:" + model_list);
+    summary->add_option("model", summary_options.model, "zoo model name")->required();
+    summary->add_option("--input", summary_options.input, "input size CxHxW")->capture_default_str();
+    summary->add_option("--classes", summary_options.classes, "number of classes")->capture_default_str()
+        ->check(CLI::Range(int64_t(1), int64_t(1) << 30));
+    summary->add_option("--width", summary_options.width, "channel width multiplier")->capture_default_str()
+        ->check(CLI::PositiveNumber);
+
     CLI11_PARSE(app, argc, argv);
     try {
         if (*gradcheck) return run_gradcheck_command(only_op);
@@ -148,6 +163,7 @@ int main(int argc, char** argv) {
         if (*optim) return kiln::apps::run_optim_playground(playground);
         if (*synth) return kiln::apps::run_synth_command(synth_options);
         if (*augment) return kiln::apps::run_augment_command(augment_options);
+        if (*summary) return kiln::apps::run_summary(summary_options);
     } catch (const std::exception& error) {
         std::fprintf(stderr, "%s\n", error.what());
         return 1;

@@ -35,21 +35,44 @@ KILN_HD Philox4 philox4x32_10(uint64_t seed, uint64_t counter) {
 // A 32-bit random integer to a float in [0, 1): the top 24 bits, exact in float.
 KILN_HD float uint_to_unit_float(uint32_t x) { return float(x >> 8) * (1.0f / 16777216.0f); }
 
+// The four uniform [0, 1) values of one Philox draw: values 4c .. 4c+3 of the stream.
+struct Uniform4 {
+    float v[4];
+};
+KILN_HD Uniform4 philox_uniform4(uint64_t seed, uint64_t counter) {
+    const Philox4 r = philox4x32_10(seed, counter);
+    return {{uint_to_unit_float(r.v[0]), uint_to_unit_float(r.v[1]), uint_to_unit_float(r.v[2]),
+             uint_to_unit_float(r.v[3])}};
+}
+
 // Uniform [0, 1) value number `index` of the stream (seed, offset).
 KILN_HD float philox_uniform(uint64_t seed, uint64_t offset, uint64_t index) {
     return uint_to_unit_float(philox4x32_10(seed, offset + index / 4).v[index % 4]);
 }
 
+// Box-Muller on two uniforms: (radius cos, radius sin) of a standard normal pair.
+KILN_HD void box_muller(uint32_t bits1, uint32_t bits2, float& first, float& second) {
+    const float u1 = 1.0f - uint_to_unit_float(bits1);  // (0, 1]: log is finite
+    const float u2 = uint_to_unit_float(bits2);
+    const float radius = std::sqrt(-2.0f * std::log(u1));
+    const float angle = 6.28318530717958647692f * u2;
+    first = radius * std::cos(angle);
+    second = radius * std::sin(angle);
+}
+
+// The four standard normal values of one Philox draw: values 4c .. 4c+3.
+KILN_HD Uniform4 philox_normal4(uint64_t seed, uint64_t counter) {
+    const Philox4 r = philox4x32_10(seed, counter);
+    Uniform4 out;
+    box_muller(r.v[0], r.v[1], out.v[0], out.v[1]);
+    box_muller(r.v[2], r.v[3], out.v[2], out.v[3]);
+    return out;
+}
+
 // Standard normal value number `index`: Box-Muller on the two uniforms of
 // lanes (0,1) or (2,3) of one Philox draw.
 KILN_HD float philox_normal(uint64_t seed, uint64_t offset, uint64_t index) {
-    const Philox4 r = philox4x32_10(seed, offset + index / 4);
-    const int pair = int(index % 4) / 2 * 2;
-    const float u1 = 1.0f - uint_to_unit_float(r.v[pair]);  // (0, 1]: log is finite
-    const float u2 = uint_to_unit_float(r.v[pair + 1]);
-    const float radius = std::sqrt(-2.0f * std::log(u1));
-    const float angle = 6.28318530717958647692f * u2;
-    return (index % 2 == 0) ? radius * std::cos(angle) : radius * std::sin(angle);
+    return philox_normal4(seed, offset + index / 4).v[index % 4];
 }
 
 }  // namespace kiln::math

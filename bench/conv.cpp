@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "bench/peak.h"
+#include "bench/timing.h"
 #include "engine/autograd.h"
 #include "engine/ops.h"
 #include "kernels/cpu/conv.h"
@@ -82,21 +83,6 @@ const Layer mobilenet_v2[] = {
 };
 
 // Median time of `fn` after one warm-up run, over at least `min_runs` runs and ~`budget` seconds.
-double median_seconds(const std::function<void()>& fn, int min_runs, double budget) {
-    fn();
-    std::vector<double> times;
-    double total = 0;
-    while (int(times.size()) < min_runs || (total < budget && times.size() < 200)) {
-        const auto start = std::chrono::steady_clock::now();
-        fn();
-        const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        times.push_back(t);
-        total += t;
-    }
-    std::sort(times.begin(), times.end());
-    return times[times.size() / 2];
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -150,7 +136,7 @@ int main(int argc, char** argv) {
             kiln::NoGradGuard no_grad;
             y = kiln::conv2d(x, w, kiln::Tensor(), options);
         }
-        const double forward_s = median_seconds(
+        const double forward_s = kiln::bench::median_seconds(
             [&] {
                 kiln::NoGradGuard no_grad;
                 y = kiln::conv2d(x, w, kiln::Tensor(), options);
@@ -158,7 +144,7 @@ int main(int argc, char** argv) {
             min_runs, budget);
         const kiln::Tensor dy = kiln::Tensor::randn(y.shape());
         const kiln::Tensor graph = kiln::conv2d(x, w, kiln::Tensor(), options);
-        const double backward_s = median_seconds(
+        const double backward_s = kiln::bench::median_seconds(
             [&] {
                 x.set_grad(kiln::Tensor());
                 w.set_grad(kiln::Tensor());

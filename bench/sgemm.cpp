@@ -14,27 +14,8 @@
 #include <vector>
 
 #include "bench/peak.h"
+#include "bench/timing.h"
 #include "engine/ops.h"
-
-namespace {
-
-// Median time of `fn` over enough runs to take ~0.3 s (after one warm-up run).
-double median_seconds(const std::function<void()>& fn) {
-    fn();
-    std::vector<double> times;
-    double total = 0;
-    while (times.size() < 5 || (total < 0.3 && times.size() < 200)) {
-        const auto start = std::chrono::steady_clock::now();
-        fn();
-        const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        times.push_back(t);
-        total += t;
-    }
-    std::sort(times.begin(), times.end());
-    return times[times.size() / 2];
-}
-
-}  // namespace
 
 int main() {
     const double peak = kiln::bench::measured_peak_gflops();
@@ -49,8 +30,8 @@ int main() {
         const kiln::Tensor a = kiln::Tensor::randn({c.m, c.k}), b = kiln::Tensor::randn({c.k, c.n});
         kiln::Tensor out = kiln::Tensor::empty({c.m, c.n});
         const double flops = 2.0 * double(c.m) * double(c.n) * double(c.k);
-        const double kiln_s = median_seconds([&] { out = kiln::matmul(a, b); });
-        const double blas_s = median_seconds([&] {
+        const double kiln_s = kiln::bench::median_seconds([&] { out = kiln::matmul(a, b); });
+        const double blas_s = kiln::bench::median_seconds([&] {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(c.m), int(c.n), int(c.k), 1.0f,
                         a.data<float>(), int(c.k), b.data<float>(), int(c.n), 0.0f, out.data<float>(), int(c.n));
         });

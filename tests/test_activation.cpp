@@ -4,16 +4,15 @@
 
 #include <cmath>
 
+#include "tests/support/tensors.h"
 #include "engine/autograd.h"
 #include "engine/ops.h"
 
 using namespace kiln;
 
 namespace {
-Tensor leaf(std::vector<double> values, DType dtype = DType::float64) {
-    Tensor t = Tensor::from_vector(values, {int64_t(values.size())}, dtype);
-    t.set_requires_grad(true);
-    return t;
+Tensor leaf(const std::vector<double>& values, DType dtype = DType::float64) {
+    return testing::leaf(values, {int64_t(values.size())}, dtype);
 }
 
 // Values and gradients of f at the points `x` (gradient of sum f(x)).

@@ -2,18 +2,12 @@
 // retain_graph, the graph printers, and the errors of misuse.
 #include <doctest/doctest.h>
 
+#include "tests/support/tensors.h"
 #include "engine/autograd.h"
 #include "engine/ops.h"
 
 using namespace kiln;
-
-namespace {
-Tensor leaf(std::vector<double> values, Shape shape) {
-    Tensor t = Tensor::from_vector(values, shape, DType::float64);
-    t.set_requires_grad(true);
-    return t;
-}
-}  // namespace
+using kiln::testing::leaf;
 
 TEST_CASE("micrograd's example: gradients of a small expression") {
     // a = -4, b = 2; c = a + b; d = a * b + b^3; e = c * d  ->  de/da, de/db by hand

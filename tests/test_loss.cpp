@@ -5,17 +5,14 @@
 
 #include <cmath>
 
+#include "tests/support/tensors.h"
 #include "engine/ops.h"
 
 using namespace kiln;
+using kiln::testing::leaf;
 
 namespace {
 Tensor f64(std::vector<double> values, Shape shape) { return Tensor::from_vector(values, shape, DType::float64); }
-Tensor leaf(std::vector<double> values, Shape shape) {
-    Tensor t = f64(values, shape);
-    t.set_requires_grad(true);
-    return t;
-}
 Tensor labels(std::vector<int64_t> values) { return Tensor::from_int64(values, {int64_t(values.size())}); }
 
 CrossEntropyOptions options(Tensor class_weights, Tensor sample_weights, double smoothing, Reduction reduction) {

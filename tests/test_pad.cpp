@@ -3,18 +3,12 @@
 
 #include <set>
 
+#include "tests/support/tensors.h"
 #include "engine/ops.h"
 #include "kernels/common/pad.h"
 
 using namespace kiln;
-
-namespace {
-Tensor leaf(std::vector<double> values, Shape shape) {
-    Tensor t = Tensor::from_vector(values, shape, DType::float64);
-    t.set_requires_grad(true);
-    return t;
-}
-}  // namespace
+using kiln::testing::leaf;
 
 TEST_CASE("pad modes on one row [1, 2, 3], pads (2, 1)") {
     const Tensor x = Tensor::from_vector({1, 2, 3}, {1, 3}, DType::float64);

@@ -1,16 +1,13 @@
 // Pooling against values worked out by hand (PyTorch gives the same).
 #include <doctest/doctest.h>
 
+#include "tests/support/tensors.h"
 #include "engine/ops.h"
 
 using namespace kiln;
+using kiln::testing::leaf;
 
 namespace {
-Tensor leaf(std::vector<double> values, Shape shape) {
-    Tensor t = Tensor::from_vector(values, shape, DType::float64);
-    t.set_requires_grad(true);
-    return t;
-}
 
 std::vector<double> arange_values(int n) {
     std::vector<double> values;

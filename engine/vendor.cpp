@@ -132,15 +132,18 @@ bool use_vendor(VendorOp op, Device device) {
     bool& printed = s.notice_printed[unsigned(device.kind)];
     if (!printed) {
         printed = true;
-        const std::string kind = device.kind == Device::Kind::cuda ? "cuda" : device.str();
+        // One line, on stderr (a program's results go to stdout).
         if (device.kind == Device::Kind::cuda)
-            std::cerr << "kiln: vendor switch (" << selection.str() << ") partly ignored: this build has no "
-                      << (vendor_built(VendorOp::gemm) ? "cuDNN" : "CUDA")
-                      << "; those ops run the hand-written kernels" << std::endl;
+            std::cerr << "kiln: vendor switch (" << selection.str()
+                      << ") partly ignored: this build has no cuDNN; conv, batch_norm, pool and activation run the "
+                         "hand-written kernels"
+                      << std::endl;
         else
-            std::cerr << "kiln: vendor switch (" << selection.str() << ") ignored on " << kind
-                      << ": cuDNN and cuBLAS run only on cuda devices; " << kind
-                      << " runs the hand-written kernels" << std::endl;
+            std::cerr << "kiln: vendor switch (" << selection.str() << ") ignored on " << device.str()
+                      << ": cuDNN and cuBLAS run only on cuda devices; " << device.str()
+                      << (device.kind == Device::Kind::emu ? " runs the hand-written CUDA kernels"
+                                                           : " runs kiln's cpu kernels")
+                      << std::endl;
     }
     return false;
 }

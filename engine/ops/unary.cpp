@@ -77,8 +77,8 @@ public:
         Tensor dx = Tensor::zeros(x_.shape(), x_.dtype(), x_.device());
         const Tensor dy_contiguous = dy.contiguous();
         dispatch_floating(dx.dtype(), op_name(op_), [&]<typename T>() {
-            KILN_ON_VENDOR_OR_BACKEND(VendorOp::activation, CUDNN, dx.device(), unary_backward, op_, params_, dx.data<T>(),
-                                      dy_contiguous.data<T>(), x_.data<T>(), y_.data<T>(), dx.numel());
+            KILN_ON_VENDOR_OR_BACKEND(VendorOp::activation, CUDNN, dx.device(), unary_backward, op_, params_,
+                                      dx.data<T>(), dy_contiguous.data<T>(), x_.data<T>(), y_.data<T>(), dx.numel());
         });
         return {dx};
     }

@@ -4,11 +4,15 @@
 //   eval: running_mean and running_var.
 //   dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)),  dxhat = dy * gamma   (training)
 //   dx = dy * gamma * rstd                                                                (eval)
+// On a cuda device with the vendor switch on for batch_norm (engine/vendor.h),
+// cuDNN computes the training forward, the eval forward and the training
+// backward (kernels/cuda/vendor/batch_norm.h).
 #include "engine/autograd.h"
 #include "engine/ops.h"
 #include "engine/ops/checks.h"
 #include "engine/ops/registry.h"
 #include "engine/backend.h"
+#include "engine/vendor.h"
 
 namespace kiln {
 
@@ -42,9 +46,10 @@ public:
         if (next[1]) dweight = Tensor::zeros({extent_.C}, dy.dtype(), dy.device());
         if (next[2]) dbias = Tensor::zeros({extent_.C}, dy.dtype(), dy.device());
         dispatch_floating(dy.dtype(), "batch_norm", [&]<typename T>() {
-            KILN_ON_BACKEND(dy.device(), batch_norm_backward, data_or_null<T>(dx), data_or_null<T>(dweight),
-                            data_or_null<T>(dbias), dy_contiguous.data<T>(), x_.data<T>(), mean_.data<T>(),
-                            rstd_.data<T>(), data_or_null<T>(weight_), extent_.N, extent_.C, extent_.S, training_);
+            KILN_ON_VENDOR_OR_BACKEND(VendorOp::batch_norm, CUDNN, dy.device(), batch_norm_backward,
+                                      data_or_null<T>(dx), data_or_null<T>(dweight), data_or_null<T>(dbias),
+                                      dy_contiguous.data<T>(), x_.data<T>(), mean_.data<T>(), rstd_.data<T>(),
+                                      data_or_null<T>(weight_), extent_.N, extent_.C, extent_.S, training_);
         });
         return {dx, dweight, dbias};
     }
@@ -98,7 +103,14 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, con
     const Tensor w = weight.defined() ? weight.detach().contiguous() : Tensor();
     const Tensor b = bias.defined() ? bias.detach().contiguous() : Tensor();
     Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
+    const bool vendor = use_vendor(VendorOp::batch_norm, x.device());
     dispatch_floating(x.dtype(), "batch_norm", [&]<typename T>() {
+        if (vendor && training) {  // statistics, running update and normalisation in one cuDNN call
+            KILN_ON_CUDNN(batch_norm_forward_training, y.data<T>(), mean.data<T>(), rstd.data<T>(),
+                          data_or_null<T>(running_mean_buffer), data_or_null<T>(running_var_buffer), input.data<T>(),
+                          data_or_null<T>(w), data_or_null<T>(b), extent.N, extent.C, extent.S, momentum, eps);
+            return;
+        }
         if (training)
             KILN_ON_BACKEND(x.device(), batch_norm_batch_statistics, mean.data<T>(), rstd.data<T>(),
                             data_or_null<T>(running_mean_buffer), data_or_null<T>(running_var_buffer), input.data<T>(),
@@ -106,8 +118,13 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, con
         else
             KILN_ON_BACKEND(x.device(), batch_norm_running_statistics, mean.data<T>(), rstd.data<T>(),
                             running_mean_buffer.data<T>(), running_var_buffer.data<T>(), extent.C, eps);
-        KILN_ON_BACKEND(x.device(), batch_norm_forward, y.data<T>(), input.data<T>(), mean.data<T>(), rstd.data<T>(),
-                        data_or_null<T>(w), data_or_null<T>(b), extent.N, extent.C, extent.S);
+        if (vendor)  // eval; mean and rstd above are what the backward needs
+            KILN_ON_CUDNN(batch_norm_forward_inference, y.data<T>(), input.data<T>(), running_mean_buffer.data<T>(),
+                          running_var_buffer.data<T>(), data_or_null<T>(w), data_or_null<T>(b), extent.N, extent.C,
+                          extent.S, eps);
+        else
+            KILN_ON_BACKEND(x.device(), batch_norm_forward, y.data<T>(), input.data<T>(), mean.data<T>(),
+                            rstd.data<T>(), data_or_null<T>(w), data_or_null<T>(b), extent.N, extent.C, extent.S);
     });
     if (training && running_mean.defined() && !running_mean.is_contiguous()) Tensor(running_mean).copy_(running_mean_buffer);
     if (training && running_var.defined() && !running_var.is_contiguous()) Tensor(running_var).copy_(running_var_buffer);

@@ -1,12 +1,15 @@
 // conv2d: checks, output and workspace allocation, dispatch, backward node.
 // The formula, the three algorithms (depthwise, pointwise, im2col + GEMM) and
-// their backward passes are in kernels/cpu/conv.{h,cpp}.
+// their backward passes are in kernels/cpu/conv.{h,cpp}. On a cuda device with
+// the vendor switch on for conv (engine/vendor.h), cuDNN runs every pass
+// (kernels/cuda/vendor/conv.h), with its own workspace.
 //   y = conv(x, w) + b           dx = conv_transpose(dy, w),  dw = sum_n dy (x) x,  db = sum dy
 #include "engine/autograd.h"
 #include "engine/ops.h"
 #include "engine/ops/checks.h"
 #include "engine/ops/registry.h"
 #include "engine/backend.h"
+#include "engine/vendor.h"
 
 namespace kiln {
 
@@ -67,6 +70,14 @@ public:
                 Tensor::zeros({s.out_channels, s.in_channels / s.groups, s.kernel_h, s.kernel_w}, dy.dtype(), device);
         if (has_bias_ && next[2]) dbias = Tensor::zeros({s.out_channels}, dy.dtype(), device);
         dispatch_floating(dy.dtype(), "conv2d", [&]<typename T>() {
+            if (use_vendor(VendorOp::conv, device)) {
+                if (dx.defined())
+                    KILN_ON_CUDNN(conv2d_backward_input, dx.data<T>(), grad.data<T>(), weight_.data<T>(), s);
+                if (dweight.defined())
+                    KILN_ON_CUDNN(conv2d_backward_weight, dweight.data<T>(), grad.data<T>(), x_.data<T>(), s);
+                if (dbias.defined()) KILN_ON_CUDNN(conv2d_backward_bias, dbias.data<T>(), grad.data<T>(), s);
+                return;
+            }
             if (dx.defined()) {
                 const Tensor workspace = workspace_for(s, Conv2dPass::backward_input, dy.dtype(), device);
                 KILN_ON_BACKEND(device, conv2d_backward_input, dx.data<T>(), grad.data<T>(), weight_.data<T>(), s,
@@ -143,6 +154,11 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
     const Tensor bias_data = bias.defined() ? bias.detach().contiguous() : Tensor();
     Tensor y = Tensor::empty({batch, out_channels, s.out_h, s.out_w}, x.dtype(), x.device());
     dispatch_floating(x.dtype(), "conv2d", [&]<typename T>() {
+        if (use_vendor(VendorOp::conv, x.device())) {
+            KILN_ON_CUDNN(conv2d_forward, y.data<T>(), x_data.data<T>(), weight_data.data<T>(),
+                          data_or_null<T>(bias_data), s);
+            return;
+        }
         const Tensor workspace = workspace_for(s, Conv2dPass::forward, x.dtype(), x.device());
         KILN_ON_BACKEND(x.device(), conv2d_forward, y.data<T>(), x_data.data<T>(), weight_data.data<T>(),
                         data_or_null<T>(bias_data), s, data_or_null<T>(workspace));

@@ -1,11 +1,17 @@
 // matmul (batched, broadcasting) and linear, on GEMM (kernels/cpu/gemm.cpp).
 //   matmul: C = A @ B            dA = dC @ B^T,  dB = A^T @ dC   (summed over broadcast batch dims)
 //   linear: y = x @ W^T + b      dx = dy @ W,    dW = dy^T @ x,  db = sum_rows dy
+// On a cuda device with the vendor switch on for gemm (engine/vendor.h),
+// cuBLAS runs the GEMMs (kernels/cuda/vendor/gemm.h); a batched matmul whose
+// matrices lie at a constant stride is one strided batched cuBLAS call.
+#include <vector>
+
 #include "engine/autograd.h"
 #include "engine/ops.h"
 #include "engine/ops/checks.h"
 #include "engine/ops/registry.h"
 #include "engine/backend.h"
+#include "engine/vendor.h"
 
 namespace kiln {
 
@@ -15,6 +21,14 @@ KILN_REGISTER_OP(linear);
 namespace {
 
 Shape batch_dims(const Tensor& t) { return Shape(t.shape().begin(), t.shape().end() - 2); }
+
+// offsets[i] == i * offsets[1] for two or more matrices: they lie at one stride (0 when broadcast).
+bool at_constant_stride(const std::vector<int64_t>& offsets) {
+    if (offsets.size() < 2) return false;
+    for (size_t i = 0; i < offsets.size(); ++i)
+        if (offsets[i] != int64_t(i) * offsets[1]) return false;
+    return true;
+}
 
 class MatmulBackward : public Node {
 public:
@@ -50,18 +64,33 @@ Tensor matmul_2d_or_more(const Tensor& a, const Tensor& b) {
     const Tensor b_expanded = b.detach().contiguous().expand(b_full);
     Tensor out = Tensor::empty(out_shape, a.dtype(), a.device());
     const int64_t batch_count = numel_of(batch);
+    // offsets of matrix i in a and b, from their (possibly 0) batch strides
+    std::vector<int64_t> a_offsets(static_cast<size_t>(batch_count)), b_offsets(static_cast<size_t>(batch_count));
+    for (int64_t i = 0; i < batch_count; ++i) {
+        int64_t rest = i;
+        for (int64_t d = int64_t(batch.size()) - 1; d >= 0; --d) {
+            const int64_t index = rest % batch[size_t(d)];
+            rest /= batch[size_t(d)];
+            a_offsets[size_t(i)] += index * a_expanded.strides()[size_t(d)];
+            b_offsets[size_t(i)] += index * b_expanded.strides()[size_t(d)];
+        }
+    }
     dispatch_floating(a.dtype(), "matmul", [&]<typename T>() {
+        const bool vendor = use_vendor(VendorOp::gemm, a.device());
+        if (vendor && at_constant_stride(a_offsets) && at_constant_stride(b_offsets)) {
+            KILN_ON_CUBLAS(gemm_strided_batched, false, false, n, m, k, T(1), a_expanded.data<T>(), k, a_offsets[1],
+                           b_expanded.data<T>(), m, b_offsets[1], T(0), out.data<T>(), m, n * m, batch_count);
+            return;
+        }
         for (int64_t i = 0; i < batch_count; ++i) {
-            // offset of matrix i in each operand, from its (possibly 0) batch strides
-            int64_t a_offset = 0, b_offset = 0, rest = i;
-            for (int64_t d = int64_t(batch.size()) - 1; d >= 0; --d) {
-                const int64_t index = rest % batch[size_t(d)];
-                rest /= batch[size_t(d)];
-                a_offset += index * a_expanded.strides()[size_t(d)];
-                b_offset += index * b_expanded.strides()[size_t(d)];
-            }
-            KILN_ON_BACKEND(a.device(), gemm, false, false, n, m, k, T(1), a_expanded.data<T>() + a_offset, k,
-                         b_expanded.data<T>() + b_offset, m, T(0), out.data<T>() + i * n * m, m);
+            const T* a_matrix = a_expanded.data<T>() + a_offsets[size_t(i)];
+            const T* b_matrix = b_expanded.data<T>() + b_offsets[size_t(i)];
+            if (vendor)
+                KILN_ON_CUBLAS(gemm, false, false, n, m, k, T(1), a_matrix, k, b_matrix, m, T(0),
+                               out.data<T>() + i * n * m, m);
+            else
+                KILN_ON_BACKEND(a.device(), gemm, false, false, n, m, k, T(1), a_matrix, k, b_matrix, m, T(0),
+                                out.data<T>() + i * n * m, m);
         }
     });
     if (needs_grad({a, b})) record(out, std::make_shared<MatmulBackward>(a.detach(), b.detach()), {a, b});
@@ -83,13 +112,13 @@ public:
         dispatch_floating(dy.dtype(), "linear", [&]<typename T>() {
             if (next[0]) {
                 dx = Tensor::empty({rows, in}, dy.dtype(), dy.device());
-                KILN_ON_BACKEND(dy.device(), gemm, false, false, rows, in, out, T(1), dy2.data<T>(), out, weight_.data<T>(), in, T(0),
-                             dx.data<T>(), in);
+                KILN_ON_VENDOR_OR_BACKEND(VendorOp::gemm, CUBLAS, dy.device(), gemm, false, false, rows, in, out, T(1),
+                                          dy2.data<T>(), out, weight_.data<T>(), in, T(0), dx.data<T>(), in);
             }
             if (next[1]) {
                 dweight = Tensor::empty({out, in}, dy.dtype(), dy.device());
-                KILN_ON_BACKEND(dy.device(), gemm, true, false, out, in, rows, T(1), dy2.data<T>(), out, x_.data<T>(), in, T(0),
-                             dweight.data<T>(), in);
+                KILN_ON_VENDOR_OR_BACKEND(VendorOp::gemm, CUBLAS, dy.device(), gemm, true, false, out, in, rows, T(1),
+                                          dy2.data<T>(), out, x_.data<T>(), in, T(0), dweight.data<T>(), in);
             }
         });
         if (has_bias_ && next[2]) dbias = sum(dy2, {0});
@@ -141,8 +170,8 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     if (bias.defined()) y.copy_(bias.detach().unsqueeze(0).expand({rows, out}));  // every row starts as the bias
     dispatch_floating(x.dtype(), "linear", [&]<typename T>() {
         const T beta = bias.defined() ? T(1) : T(0);  // the GEMM adds x @ W^T onto the bias
-        KILN_ON_BACKEND(x.device(), gemm, false, true, rows, out, in, T(1), x2.data<T>(), in, w.data<T>(), in, beta,
-                        y.data<T>(), out);
+        KILN_ON_VENDOR_OR_BACKEND(VendorOp::gemm, CUBLAS, x.device(), gemm, false, true, rows, out, in, T(1),
+                                  x2.data<T>(), in, w.data<T>(), in, beta, y.data<T>(), out);
     });
     Shape out_shape = x.shape();
     out_shape.back() = out;

@@ -5,6 +5,9 @@
 // Output size, as PyTorch: out = floor((H + 2 pad - kernel) / stride) + 1, or
 // with ceil_mode rounded up, less one when the last window would start past
 // the input and its left padding ((out - 1) stride >= H + pad).
+// On a cuda device with the vendor switch on for pool (engine/vendor.h),
+// cuDNN runs max and avg pooling (kernels/cuda/vendor/pool.h) where its
+// output size (floor) is the op's; adaptive pooling has no cuDNN routine.
 #include <string>
 
 #include "engine/autograd.h"
@@ -12,6 +15,7 @@
 #include "engine/ops/checks.h"
 #include "engine/ops/registry.h"
 #include "engine/backend.h"
+#include "engine/vendor.h"
 
 namespace kiln {
 
@@ -62,12 +66,22 @@ math::Pool2dGeometry pool_geometry(const char* op, const Tensor& x, const Pool2d
             padding[1]};
 }
 
+// cuDNN pools x with geometry g on x's device.
+bool vendor_pools(const Tensor& x, const math::Pool2dGeometry& g) {
+    return use_vendor(VendorOp::pool, x.device()) && vendor::pool2d_supported(g);
+}
+
 class Pool2dBackward : public Node {
 public:
     Pool2dBackward(PoolKind kind, const math::Pool2dGeometry& geometry, Shape input_shape, Tensor argmax,
                    bool count_include_pad)
         : kind_(kind), geometry_(geometry), input_shape_(std::move(input_shape)), argmax_(std::move(argmax)),
           count_include_pad_(count_include_pad) {}
+    // The forward ran cuDNN: its backward needs the input and output (detached), not an argmax.
+    void use_vendor_backward(Tensor input, Tensor output) {
+        vendor_input_ = std::move(input);
+        vendor_output_ = std::move(output);
+    }
     std::string name() const override {
         switch (kind_) {
             case PoolKind::max: return "MaxPool2dBackward";
@@ -76,11 +90,20 @@ public:
         }
         return "?";
     }
-    void release_saved() override { argmax_ = Tensor(); }
+    void release_saved() override { argmax_ = vendor_input_ = vendor_output_ = Tensor(); }
     std::vector<Tensor> backward(const Tensor& dy) override {
         Tensor dx = Tensor::zeros(input_shape_, dy.dtype(), dy.device());
         const Tensor dy_contiguous = dy.contiguous();
         dispatch_floating(dy.dtype(), "pool2d backward", [&]<typename T>() {
+            if (vendor_input_.defined()) {
+                if (kind_ == PoolKind::max)
+                    KILN_ON_CUDNN(max_pool2d_backward, dx.data<T>(), dy_contiguous.data<T>(), vendor_input_.data<T>(),
+                                  vendor_output_.data<T>(), geometry_);
+                else
+                    KILN_ON_CUDNN(avg_pool2d_backward, dx.data<T>(), dy_contiguous.data<T>(), vendor_input_.data<T>(),
+                                  vendor_output_.data<T>(), geometry_, count_include_pad_);
+                return;
+            }
             switch (kind_) {
                 case PoolKind::max:
                     KILN_ON_BACKEND(dy.device(), max_pool2d_backward, dx.data<T>(), dy_contiguous.data<T>(),
@@ -105,6 +128,7 @@ private:
     Shape input_shape_;
     Tensor argmax_;  // max: int64 [N, C, OH, OW], flat index h * W + w in the input plane
     bool count_include_pad_;
+    Tensor vendor_input_, vendor_output_;  // set when cuDNN ran the forward
 };
 
 Shape output_shape(const Tensor& x, const math::Pool2dGeometry& g) {
@@ -117,6 +141,17 @@ Tensor max_pool2d(const Tensor& x, const Pool2dOptions& options) {
     const math::Pool2dGeometry g = pool_geometry("max_pool2d", x, options);
     const Tensor input = x.detach().contiguous();
     Tensor y = Tensor::empty(output_shape(x, g), x.dtype(), x.device());
+    if (vendor_pools(x, g)) {
+        dispatch_floating(x.dtype(), "max_pool2d", [&]<typename T>() {
+            KILN_ON_CUDNN(max_pool2d_forward, y.data<T>(), input.data<T>(), g);
+        });
+        if (needs_grad({x})) {
+            auto node = std::make_shared<Pool2dBackward>(PoolKind::max, g, x.shape(), Tensor(), false);
+            node->use_vendor_backward(input, y.detach());
+            record(y, node, {x});
+        }
+        return y;
+    }
     Tensor argmax = Tensor::empty(output_shape(x, g), DType::int64, x.device());
     dispatch_floating(x.dtype(), "max_pool2d", [&]<typename T>() {
         KILN_ON_BACKEND(x.device(), max_pool2d_forward, y.data<T>(), argmax.data<int64_t>(), input.data<T>(), g);
@@ -129,12 +164,18 @@ Tensor avg_pool2d(const Tensor& x, const Pool2dOptions& options) {
     const math::Pool2dGeometry g = pool_geometry("avg_pool2d", x, options);
     const Tensor input = x.detach().contiguous();
     Tensor y = Tensor::empty(output_shape(x, g), x.dtype(), x.device());
+    const bool vendor = vendor_pools(x, g);
     dispatch_floating(x.dtype(), "avg_pool2d", [&]<typename T>() {
-        KILN_ON_BACKEND(x.device(), avg_pool2d_forward, y.data<T>(), input.data<T>(), g, options.count_include_pad);
+        if (vendor)
+            KILN_ON_CUDNN(avg_pool2d_forward, y.data<T>(), input.data<T>(), g, options.count_include_pad);
+        else
+            KILN_ON_BACKEND(x.device(), avg_pool2d_forward, y.data<T>(), input.data<T>(), g, options.count_include_pad);
     });
-    if (needs_grad({x}))
-        record(y, std::make_shared<Pool2dBackward>(PoolKind::avg, g, x.shape(), Tensor(), options.count_include_pad),
-               {x});
+    if (needs_grad({x})) {
+        auto node = std::make_shared<Pool2dBackward>(PoolKind::avg, g, x.shape(), Tensor(), options.count_include_pad);
+        if (vendor) node->use_vendor_backward(input, y.detach());
+        record(y, node, {x});
+    }
     return y;
 }
 

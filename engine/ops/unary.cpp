@@ -13,6 +13,7 @@
 #include "engine/ops/registry.h"
 #include "engine/ops/unary.h"
 #include "engine/backend.h"
+#include "engine/vendor.h"  // activations: cuDNN under the vendor switch
 
 namespace kiln {
 
@@ -76,8 +77,8 @@ public:
         Tensor dx = Tensor::zeros(x_.shape(), x_.dtype(), x_.device());
         const Tensor dy_contiguous = dy.contiguous();
         dispatch_floating(dx.dtype(), op_name(op_), [&]<typename T>() {
-            KILN_ON_BACKEND(dx.device(), unary_backward, op_, params_, dx.data<T>(), dy_contiguous.data<T>(),
-                            x_.data<T>(), y_.data<T>(), dx.numel());
+            KILN_ON_VENDOR_OR_BACKEND(VendorOp::activation, CUDNN, dx.device(), unary_backward, op_, params_,
+                                      dx.data<T>(), dy_contiguous.data<T>(), x_.data<T>(), y_.data<T>(), dx.numel());
         });
         return {dx};
     }
@@ -96,7 +97,8 @@ Tensor unary(UnaryOp op, const Tensor& x, const math::UnaryParams& params) {
     const Tensor input = x.detach().contiguous();
     Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
     dispatch_floating(x.dtype(), name, [&]<typename T>() {
-        KILN_ON_BACKEND(x.device(), unary_forward, op, params, y.data<T>(), input.data<T>(), y.numel());
+        KILN_ON_VENDOR_OR_BACKEND(VendorOp::activation, CUDNN, x.device(), unary_forward, op, params, y.data<T>(),
+                                  input.data<T>(), y.numel());
     });
     if (needs_grad({x})) record(y, std::make_shared<UnaryBackward>(op, params, input, y.detach()), {x});
     return y;

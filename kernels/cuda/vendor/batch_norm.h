@@ -1,0 +1,31 @@
+#pragma once
+// cuDNN batch normalisation (batch_norm.cpp) over x [N, C, S] (S = H W ...),
+// CUDNN_BATCHNORM_SPATIAL: one mean and variance per channel over N and S.
+// Same conventions as kernels/cpu/batch_norm.h: mean and rstd = 1/sqrt(var + eps)
+// are saved for the backward; the running variance tracks the unbiased
+// variance; running = (1 - momentum) running + momentum batch (cuDNN's
+// exponentialAverageFactor is kiln's momentum). weight and bias may be null
+// (= 1 and 0: cuDNN needs them, so a cached device array of ones / zeros
+// stands in).
+#include <cstdint>
+
+namespace kiln::vendor {
+
+// Training: batch statistics, running statistics updated in place (when not
+// null), y = weight (x - mean) rstd + bias; mean and rstd [C] written.
+template <typename T>
+void batch_norm_forward_training(T* y, T* mean, T* rstd, T* running_mean, T* running_var, const T* x,
+                                 const T* weight, const T* bias, int64_t N, int64_t C, int64_t S, double momentum,
+                                 double eps);
+// Eval: y = weight (x - running_mean) / sqrt(running_var + eps) + bias.
+template <typename T>
+void batch_norm_forward_inference(T* y, const T* x, const T* running_mean, const T* running_var, const T* weight,
+                                  const T* bias, int64_t N, int64_t C, int64_t S, double eps);
+// The same signature as kiln::cuda::batch_norm_backward; adds into dx,
+// dweight, dbias (any may be null). cuDNN has a training backward only: with
+// training = false this calls the hand-written kernel (dx = dy weight rstd).
+template <typename T>
+void batch_norm_backward(T* dx, T* dweight, T* dbias, const T* dy, const T* x, const T* mean, const T* rstd,
+                         const T* weight, int64_t N, int64_t C, int64_t S, bool training);
+
+}  // namespace kiln::vendor

@@ -64,14 +64,7 @@ public:
         const init::DeferInit defer_init;  // initialised once, below, as torchvision does
         auto c = [&](int64_t channels) { return scaled(channels, config.width); };
         features = register_module("features", std::make_shared<Sequential>());
-        features->push_back(std::make_shared<Conv2d>(config.in_channels, c(64), 3, conv_config(2, 1, 1, true), generator));
-        features->push_back(std::make_shared<ReLU>());
-        features->push_back(std::make_shared<MaxPool2d>(3, 2, 0, true));
-        features->push_back(std::make_shared<Fire>(c(64), c(16), c(64), c(64), generator));
-        features->push_back(std::make_shared<Fire>(2 * c(64), c(16), c(64), c(64), generator));
-        features->push_back(std::make_shared<MaxPool2d>(3, 2, 0, true));
-        features->push_back(std::make_shared<Fire>(2 * c(64), c(32), c(128), c(128), generator));
-        features->push_back(std::make_shared<Fire>(2 * c(128), c(32), c(128), c(128), generator));
+        append_squeezenet_front(*features, config, /*stem_padding=*/1, generator);
         classifier = register_module("classifier", std::make_shared<Sequential>());
         classifier->push_back(std::make_shared<Dropout>(dropout_p));
         auto final_conv = std::make_shared<Conv2d>(2 * c(128), config.num_classes, 1, conv_config(1, 0, 1, true), generator);

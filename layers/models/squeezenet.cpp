@@ -39,6 +39,19 @@ void squeezenet_init(Module& model, const Conv2d& final_conv, Generator& generat
     }
 }
 
+void append_squeezenet_front(Sequential& features, const ModelConfig& config, int64_t stem_padding,
+                             Generator& generator) {
+    auto c = [&](int64_t channels) { return scaled(channels, config.width); };
+    features.push_back(std::make_shared<Conv2d>(config.in_channels, c(64), 3, conv_config(2, stem_padding, 1, true), generator));
+    features.push_back(std::make_shared<ReLU>());
+    features.push_back(std::make_shared<MaxPool2d>(3, 2, 0, true));
+    features.push_back(std::make_shared<Fire>(c(64), c(16), c(64), c(64), generator));
+    features.push_back(std::make_shared<Fire>(2 * c(64), c(16), c(64), c(64), generator));
+    features.push_back(std::make_shared<MaxPool2d>(3, 2, 0, true));
+    features.push_back(std::make_shared<Fire>(2 * c(64), c(32), c(128), c(128), generator));
+    features.push_back(std::make_shared<Fire>(2 * c(128), c(32), c(128), c(128), generator));
+}
+
 namespace {
 
 class SqueezeNet : public Module {
@@ -48,14 +61,7 @@ public:
         const init::DeferInit defer_init;  // initialised once, below, as torchvision does
         auto c = [&](int64_t channels) { return scaled(channels, config.width); };
         features = register_module("features", std::make_shared<Sequential>());
-        features->push_back(std::make_shared<Conv2d>(config.in_channels, c(64), 3, conv_config(2, 0, 1, true), generator));
-        features->push_back(std::make_shared<ReLU>());
-        features->push_back(std::make_shared<MaxPool2d>(3, 2, 0, true));
-        features->push_back(std::make_shared<Fire>(c(64), c(16), c(64), c(64), generator));
-        features->push_back(std::make_shared<Fire>(2 * c(64), c(16), c(64), c(64), generator));
-        features->push_back(std::make_shared<MaxPool2d>(3, 2, 0, true));
-        features->push_back(std::make_shared<Fire>(2 * c(64), c(32), c(128), c(128), generator));
-        features->push_back(std::make_shared<Fire>(2 * c(128), c(32), c(128), c(128), generator));
+        append_squeezenet_front(*features, config, /*stem_padding=*/0, generator);
         features->push_back(std::make_shared<MaxPool2d>(3, 2, 0, true));
         features->push_back(std::make_shared<Fire>(2 * c(128), c(48), c(192), c(192), generator));
         features->push_back(std::make_shared<Fire>(2 * c(192), c(48), c(192), c(192), generator));

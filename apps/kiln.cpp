@@ -166,7 +166,17 @@ int main(int argc, char** argv) {
     kiln::apps::ExplainCommand explain_command;
     kiln::apps::add_explain_command(app, explain_command);
 
-    CLI11_PARSE(app, argc, argv);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& help) {
+        return app.exit(help);
+    } catch (const CLI::CallForAllHelp& help) {
+        return app.exit(help);
+    } catch (const CLI::ParseError& error) {
+        // One line, as every other kiln error (CLI11's own adds a second "Run with --help" line).
+        std::fprintf(stderr, "kiln: %s (see kiln --help)\n", error.what());
+        return error.get_exit_code() ? error.get_exit_code() : 2;
+    }
     try {
         if (*gradcheck) return run_gradcheck_command(only_op);
         if (*demo) return kiln::apps::run_demo(demo_options);

@@ -231,8 +231,8 @@ void setup(Run& r) {
     check_config(c);
     if (c.threads > 0) omp_set_num_threads(c.threads);
     r.device = Device::parse(c.device);
-    fs::create_directories(r.dir);
     r.dataset = open_run_dataset({c.data, c.size, c.grayscale, c.binary, c.limit_per_class});
+    fs::create_directories(r.dir);
     r.split = data::split_or_load((r.dir / "split.json").string(), r.dataset, data::parse_split_ratios(c.split), c.seed);
     KILN_CHECK(!r.split.train.empty() && !r.split.val.empty(), "data: ", c.data,
                ": the split leaves no training or validation images");
@@ -334,7 +334,7 @@ std::string metrics_line(const Metrics& m) {
            fmt(m.roc_auc) + " FNR " + fmt(m.fnr) + " FPR " + fmt(m.fpr);
 }
 
-TrainResult run_loop(Run& r, int64_t stop_after) {
+TrainResult run_loop(Run& r, int64_t stop_after, const optim::OptimizerState* saved_optimizer = nullptr) {
     const TrainConfig& c = r.config;
     const auto start = Clock::now();
     TrainResult result;
@@ -358,6 +358,9 @@ TrainResult run_loop(Run& r, int64_t stop_after) {
         if (r.plateau) r.plateau->step(h.at("val").at(c.monitor).is_null() ? NAN : h.at("val").at(c.monitor).get<double>());
         if (c.schedule == "step") r.schedule->step();
     }
+    // A schedule takes its base lr from the optimizer when built: build it
+    // first, then restore the optimizer (whose groups hold the current lr).
+    if (saved_optimizer) r.optimizer->load_state_dict(*saved_optimizer);
     const bool tty = ::isatty(2);
     Progress progress(tty);
     std::printf("kiln train: %s, %zu classes, %zu train / %zu val / %zu test images, %s on %s, batch %lld x %lld, %lld epochs\n",
@@ -561,7 +564,6 @@ TrainResult resume(const std::string& run_dir, int64_t stop_after) {
     r.partial = saved.state->partial;
     r.partial_loss_sum = s.at("partial_loss_sum").get<double>();
     r.partial_images = s.at("partial_images").get<int64_t>();
-    r.optimizer->load_state_dict(saved.state->optimizer);
     std::printf("resuming %s at epoch %lld, batch %lld (step %lld)\n", run_dir.c_str(), (long long)r.epoch + 1,
                 (long long)r.batch, (long long)r.global_step);
     // Rewrite log.jsonl to the saved history (drops lines of epochs after the checkpoint).
@@ -569,7 +571,7 @@ TrainResult resume(const std::string& run_dir, int64_t stop_after) {
         std::ofstream out(r.dir / "log.jsonl", std::ios::trunc);
         for (const json& h : r.history) out << h.dump() << "\n";
     }
-    return run_loop(r, stop_after);
+    return run_loop(r, stop_after, &saved.state->optimizer);
 }
 
 int64_t find_batch_size(const TrainConfig& config, int64_t num_classes, int channels) {

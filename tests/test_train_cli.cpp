@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <unistd.h>
+
 #include "data/image.h"
 #include "data/image_io.h"
 #include "layers/checkpoint.h"
@@ -24,13 +26,17 @@ struct Outcome {
 };
 
 Outcome run_kiln(const std::string& args) {
-    const fs::path err_file = fs::temp_directory_path() / "kiln_test_cli_stderr.txt";
+    // One file per process and call: CTest runs the test cases in parallel.
+    static int calls = 0;
+    const fs::path err_file = fs::temp_directory_path() / ("kiln_test_cli_stderr_" + std::to_string(::getpid()) + "_" +
+                                                           std::to_string(++calls) + ".txt");
     const std::string command = std::string(KILN_CLI_PATH) + " " + args + " >/dev/null 2>" + err_file.string();
     const int raw = std::system(command.c_str());
     Outcome o;
     o.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
     std::ifstream in(err_file);
     o.err.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    fs::remove(err_file);
     return o;
 }
 

@@ -10,6 +10,7 @@
 #include "apps/demo.h"
 #include "apps/optim_playground.h"
 #include "apps/summary_command.h"
+#include "apps/train_commands.h"
 #include "engine/gradcheck.h"
 #include "engine/ops/registry.h"
 #include "layers/models/models.h"
@@ -156,7 +157,26 @@ int main(int argc, char** argv) {
     summary->add_option("--width", summary_options.width, "channel width multiplier")->capture_default_str()
         ->check(CLI::PositiveNumber);
 
-    CLI11_PARSE(app, argc, argv);
+    kiln::apps::TrainCommand train_command;
+    kiln::apps::add_train_command(app, train_command);
+    kiln::apps::EvalCommand eval_command;
+    kiln::apps::add_eval_command(app, eval_command);
+    kiln::apps::PredictCommand predict_command;
+    kiln::apps::add_predict_command(app, predict_command);
+    kiln::apps::ExplainCommand explain_command;
+    kiln::apps::add_explain_command(app, explain_command);
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& help) {
+        return app.exit(help);
+    } catch (const CLI::CallForAllHelp& help) {
+        return app.exit(help);
+    } catch (const CLI::ParseError& error) {
+        // One line, as every other kiln error (CLI11's own adds a second "Run with --help" line).
+        std::fprintf(stderr, "kiln: %s (see kiln --help)\n", error.what());
+        return error.get_exit_code() ? error.get_exit_code() : 2;
+    }
     try {
         if (*gradcheck) return run_gradcheck_command(only_op);
         if (*demo) return kiln::apps::run_demo(demo_options);
@@ -164,6 +184,10 @@ int main(int argc, char** argv) {
         if (*synth) return kiln::apps::run_synth_command(synth_options);
         if (*augment) return kiln::apps::run_augment_command(augment_options);
         if (*summary) return kiln::apps::run_summary(summary_options);
+        if (*train_command.app) return kiln::apps::run_train_command(train_command);
+        if (*eval_command.app) return kiln::apps::run_eval_command(eval_command);
+        if (*predict_command.app) return kiln::apps::run_predict_command(predict_command);
+        if (*explain_command.app) return kiln::apps::run_explain_command(explain_command);
     } catch (const std::exception& error) {
         std::fprintf(stderr, "%s\n", error.what());
         return 1;

@@ -53,8 +53,11 @@ std::string stb_reason_phrase(const char* reason) {
 // 2.28): walk the markers, entropy-coded data included, and refuse such files
 // before stb sees them.
 void check_jpeg_huffman_tables(const uint8_t* bytes, size_t size, const std::string& name) {
-    if (size < 4 || bytes[0] != 0xFF || bytes[1] != 0xD8) return;  // not a JPEG
-    size_t pos = 2;
+    // A JPEG to stb: 0xFF, any fill 0xFFs, then SOI (0xD8).
+    size_t pos = 1;
+    while (pos < size && bytes[pos] == 0xFF) ++pos;
+    if (size < 4 || bytes[0] != 0xFF || pos >= size || bytes[pos] != 0xD8) return;  // not a JPEG
+    ++pos;
     while (pos + 1 < size) {
         if (bytes[pos] != 0xFF) {  // entropy-coded data: skip to the next marker
             ++pos;

@@ -5,7 +5,9 @@
 #include <doctest/doctest.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 
 #include "data/dataset.h"
 #include "data/loader.h"
@@ -28,7 +30,7 @@ long peak_rss_kib() {
 
 }  // namespace
 
-TEST_CASE("bounded memory: 30 epochs on 8 images, the allocator and peak RSS stop growing after the first") {
+TEST_CASE("bounded memory: 30 epochs on 8 images, the allocator and peak RSS stop growing after the first few") {
     SynthOptions synth;
     synth.size = 32, synth.count = 8, synth.threads = 2;
     const SynthSet set = generate_synth(synth);
@@ -46,7 +48,9 @@ TEST_CASE("bounded memory: 30 epochs on 8 images, the allocator and peak RSS sto
     options.batch_size = 4, options.workers = 2, options.augment = true;
     DataLoader loader(dataset, {}, options);
 
-    const int epochs = 30;
+    // KILN_BOUNDED_MEMORY_EPOCHS=200 for the long run of docs/reliability.md.
+    const char* long_run = std::getenv("KILN_BOUNDED_MEMORY_EPOCHS");
+    const int epochs = long_run ? std::max(4, std::atoi(long_run)) : 30;
     std::vector<AllocatorStats> after_epoch;
     std::vector<long> rss_after_epoch;
     for (int64_t epoch = 0; epoch < epochs; ++epoch) {
@@ -71,8 +75,11 @@ TEST_CASE("bounded memory: 30 epochs on 8 images, the allocator and peak RSS sto
               settled.bytes_cached + settled.bytes_in_use);
         CHECK(after_epoch[static_cast<size_t>(e)].peak_bytes_in_use == settled.peak_bytes_in_use);
     }
-    // Peak RSS: at most 1 MiB more after epoch 3 than after 30 (heap noise), however long it runs.
+    // Peak RSS: at most 1 MiB more at the end than after epoch 3 (heap noise), however long it runs.
+    // (Not under AddressSanitizer: its quarantine holds freed memory back on purpose.)
+#if !defined(__SANITIZE_ADDRESS__)
     CHECK(rss_after_epoch.back() - rss_after_epoch[2] <= 1024);
+#endif
     std::printf("bounded memory: allocator %zu bytes in use, %zu cached, peak %zu; peak RSS %ld KiB after epoch 3, "
                 "%ld KiB after epoch %d\n",
                 settled.bytes_in_use, settled.bytes_cached, settled.peak_bytes_in_use, rss_after_epoch[2],

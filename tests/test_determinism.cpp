@@ -5,6 +5,8 @@
 // are checked once that command lands: docs/reliability.md.)
 #include <doctest/doctest.h>
 
+#include <cstdint>
+#include <cstdio>
 #include <cstring>
 
 #include "data/dataset.h"
@@ -79,6 +81,15 @@ bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
     return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0);
 }
 
+// FNV-1a of the bytes: printed, so that runs under other settings (e.g.
+// OMP_NUM_THREADS=1 against 2) can be compared by hand.
+uint64_t fingerprint(const std::vector<double>& values) {
+    uint64_t h = 1469598103934665603ull;
+    const auto* bytes = reinterpret_cast<const unsigned char*>(values.data());
+    for (size_t i = 0; i < values.size() * sizeof(double); ++i) h = (h ^ bytes[i]) * 1099511628211ull;
+    return h;
+}
+
 }  // namespace
 
 TEST_CASE("determinism: the same seed trains bit-identical weights twice, with 1 or 2 loader workers") {
@@ -88,6 +99,9 @@ TEST_CASE("determinism: the same seed trains bit-identical weights twice, with 1
     CHECK(same_bits(first.losses, again.losses));
     CHECK(same_bits(first.weights, two_workers.weights));
     CHECK(same_bits(first.losses, two_workers.losses));
+    std::printf("determinism: weights fingerprint %016llx, losses fingerprint %016llx\n",
+                static_cast<unsigned long long>(fingerprint(first.weights)),
+                static_cast<unsigned long long>(fingerprint(first.losses)));
     // And the run did train: another seed lands elsewhere.
     const Run other = train(8, 1);
     CHECK_FALSE(same_bits(first.weights, other.weights));

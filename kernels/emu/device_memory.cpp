@@ -55,16 +55,19 @@ bool guard_intact(const unsigned char* guard_start) {
 }
 
 void* device_try_allocate(size_t bytes) {
-    {
+    {  // reserve first, so that two threads cannot both pass the cap
         std::lock_guard lock(allocations_mutex);
         if (memory_limit && bytes > memory_limit - std::min(memory_limit, bytes_in_use)) return nullptr;
+        bytes_in_use += bytes;
     }
     auto* start = static_cast<unsigned char*>(std::malloc(bytes + guard_bytes));
-    if (!start) return nullptr;
-    arm_guard(start + bytes);
     std::lock_guard lock(allocations_mutex);
+    if (!start) {
+        bytes_in_use -= bytes;
+        return nullptr;
+    }
+    arm_guard(start + bytes);
     allocations()[start] = bytes;
-    bytes_in_use += bytes;
     return start;
 }
 

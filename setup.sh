@@ -7,6 +7,7 @@ packages=(
   libopenblas-openmp-dev   # OpenMP build of OpenBLAS: its threads are our OpenMP threads, never a second pool
   doctest-dev libstb-dev nlohmann-json3-dev libcli11-dev
   libboost-context-dev     # fibers for the SIMT emulator (one per CUDA thread)
+  clang-14 libclang-rt-14-dev libomp-14-dev   # libFuzzer targets (tests/fuzz/run.sh, CI's fuzz smoke)
 )
 missing=()
 for p in "${packages[@]}"; do

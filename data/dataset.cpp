@@ -37,10 +37,18 @@ bool hidden(const fs::path& p) { return !p.filename().empty() && p.filename().st
 // Entries of a folder, sorted by name (byte order, so the class order is the same on every system).
 std::vector<fs::path> sorted_entries(const fs::path& folder, bool directories) {
     std::vector<fs::path> out;
-    for (const fs::directory_entry& e : fs::directory_iterator(folder)) {
-        if (hidden(e.path())) continue;
-        if (directories ? e.is_directory() : !e.is_directory()) out.push_back(e.path());
+    std::error_code error;
+    fs::directory_iterator it(folder, error);
+    KILN_CHECK(!error, "dataset: ", folder.string(), ": cannot list (", error.message(), ")");
+    for (; it != fs::directory_iterator(); it.increment(error)) {
+        if (hidden(it->path())) continue;
+        // The error_code form: a symlink loop or a dangling link is not a
+        // folder (and, listed as a file, is skipped with "cannot open").
+        std::error_code status_error;
+        const bool is_directory = it->is_directory(status_error);
+        if (directories ? is_directory : !is_directory) out.push_back(it->path());
     }
+    KILN_CHECK(!error, "dataset: ", folder.string(), ": listing failed (", error.message(), ")");
     std::sort(out.begin(), out.end());
     return out;
 }
@@ -205,6 +213,8 @@ std::vector<std::string> split_csv_line(const std::string& line) {
     return fields;
 }
 
+constexpr int64_t max_csv_classes = 100000;
+
 bool is_non_negative_integer(const std::string& s) {
     return !s.empty() && s.size() < 10 && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
 }
@@ -236,6 +246,10 @@ ImageDataset ImageDataset::csv(const std::string& csv_path, const DatasetOptions
     if (numeric) {
         int64_t top = 0;
         for (const auto& r : rows) top = std::max<int64_t>(top, std::stoll(r.second));
+        // Numeric labels are class indices 0..top: a stray large number would
+        // otherwise make that many (empty) classes.
+        KILN_CHECK(top < max_csv_classes, "csv: ", csv_path, ": label ", top, " means ", top + 1,
+                   " classes (numeric labels are class indices 0..N-1); at most ", max_csv_classes);
         for (int64_t i = 0; i <= top; ++i) d.class_names_.push_back(std::to_string(i));
     } else {
         std::set<std::string> names;

@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -22,7 +23,11 @@ namespace kiln::data {
 
 namespace {
 
-constexpr int jpeg_quality = 95;  // high enough that a written JPEG reads back within a few levels
+constexpr int jpeg_quality = 95;
+// The most pixels decode_image allocates (e.g. 8192 x 8192; datasets resize to
+// at most that). A header may claim any size: 30000 x 30000 RGB would be 2.7 GB
+// of bytes and 10.8 GB of floats, from a file of a few bytes.
+constexpr int64_t max_decode_pixels = int64_t(1) << 26;  // high enough that a written JPEG reads back within a few levels
 
 std::string lower_extension(const std::string& path) {
     std::string ext = std::filesystem::path(path).extension().string();
@@ -36,6 +41,60 @@ std::string stb_reason_phrase(const char* reason) {
     if (r == "unknown image type")
         return kiln::str("not a PNG/JPEG/BMP image (stb: \"", r, "\")");
     return kiln::str("cannot decode, corrupt or truncated? (stb: \"", r, "\")");
+}
+
+[[noreturn]] void too_large(const std::string& name, int64_t width, int64_t height) {
+    fail("image: ", name, ": the header claims ", width, "x", height, " pixels, more than kiln decodes (",
+         max_decode_pixels, " pixels, e.g. 8192x8192); a corrupt file, or downscale it first");
+}
+
+// stb_image 2.27 (Debian's libstb) writes past its Huffman tables when a JPEG
+// DHT segment declares more than 256 codes (found by tests/fuzz; fixed in stb
+// 2.28): walk the markers, entropy-coded data included, and refuse such files
+// before stb sees them.
+void check_jpeg_huffman_tables(const uint8_t* bytes, size_t size, const std::string& name) {
+    // A JPEG to stb: 0xFF, any fill 0xFFs, then SOI (0xD8).
+    size_t pos = 1;
+    while (pos < size && bytes[pos] == 0xFF) ++pos;
+    if (size < 4 || bytes[0] != 0xFF || pos >= size || bytes[pos] != 0xD8) return;  // not a JPEG
+    ++pos;
+    while (pos + 1 < size) {
+        if (bytes[pos] != 0xFF) {  // entropy-coded data: skip to the next marker
+            ++pos;
+            continue;
+        }
+        const uint8_t marker = bytes[pos + 1];
+        if (marker == 0xFF) {  // fill byte
+            ++pos;
+            continue;
+        }
+        if (marker == 0x00 || marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) {  // stuffed 0xFF, TEM, RSTn, SOI
+            pos += 2;
+            continue;
+        }
+        if (marker == 0xD9 || pos + 4 > size) return;  // EOI
+        const size_t length = size_t(bytes[pos + 2]) << 8 | bytes[pos + 3];  // includes its own 2 bytes
+        const size_t end = std::min(size, pos + 2 + length);  // the segment, length bytes included
+        if (marker == 0xC4) {
+            // As stb reads it: tables until the declared length is used up,
+            // even past the segment's end, and the next marker from there.
+            auto byte = [&](size_t at) { return at < size ? bytes[at] : uint8_t(0); };
+            int64_t left = int64_t(length) - 2;
+            size_t at = pos + 4;
+            while (left > 0 && at < size) {
+                if ((byte(at) >> 4) > 1 || (byte(at) & 15) > 3) return;  // stb stops: "bad DHT header"
+                size_t codes = 0;
+                for (size_t i = 1; i <= 16; ++i) codes += byte(at + i);
+                if (codes > 256)
+                    fail("image: ", name, ": corrupt JPEG (a Huffman table declares ", codes, " codes; at most 256)");
+                at += 17 + codes;
+                left -= int64_t(17 + codes);
+            }
+            pos = at;
+            continue;
+        }
+        pos = std::max(pos + 2, end);
+    }
 }
 
 }  // namespace
@@ -80,9 +139,20 @@ Image decode_image(const uint8_t* bytes, size_t size, ColorMode mode, const std:
     if (size > size_t(INT32_MAX)) fail("image: ", name, ": ", size, " bytes, larger than stb_image reads (2 GiB)");
     const int length = int(size);
     int width = 0, height = 0, file_channels = 0;
+    // stb refuses a PNG over 2^30 bytes as "too large" but reports the last
+    // format it tried ("unknown image type"): name the claimed size instead.
+    if (size >= 24 && std::memcmp(bytes, "\x89PNG\r\n\x1a\n", 8) == 0 && std::memcmp(bytes + 12, "IHDR", 4) == 0) {
+        auto be32 = [&](size_t at) {
+            return uint32_t(bytes[at]) << 24 | uint32_t(bytes[at + 1]) << 16 | uint32_t(bytes[at + 2]) << 8 | bytes[at + 3];
+        };
+        const uint32_t claimed_width = be32(16), claimed_height = be32(20);
+        if (int64_t(claimed_width) * claimed_height > max_decode_pixels) too_large(name, claimed_width, claimed_height);
+    }
+    check_jpeg_huffman_tables(bytes, size, name);  // stb's header scan reads them too
     if (!stbi_info_from_memory(bytes, length, &width, &height, &file_channels))
         fail("image: ", name, ": ", stb_reason_phrase(stbi_failure_reason()));
     const bool sixteen_bit = stbi_is_16_bit_from_memory(bytes, length);
+    if (int64_t(width) * height > max_decode_pixels) too_large(name, width, height);
     if (info) *info = ImageInfo{height, width, file_channels, sixteen_bit ? 16 : 8};
     int wanted = mode == ColorMode::gray ? 1 : mode == ColorMode::rgb ? 3 : (file_channels <= 2 ? 1 : 3);
 
@@ -112,12 +182,17 @@ Image read_image(const std::string& path, ColorMode mode, ImageInfo* info) {
 
 ImageInfo read_image_info(const std::string& path) {
     const std::vector<uint8_t> bytes = read_file_bytes(path);
-    if (bytes.empty()) fail("image: ", path, ": empty file (0 bytes)");
+    return decode_image_info(bytes.data(), bytes.size(), path);
+}
+
+ImageInfo decode_image_info(const uint8_t* bytes, size_t size, const std::string& name) {
+    if (size == 0) fail("image: ", name, ": empty file (0 bytes)");
     ImageInfo info;
-    const int length = int(std::min<size_t>(bytes.size(), size_t(INT32_MAX)));
-    if (!stbi_info_from_memory(bytes.data(), length, &info.width, &info.height, &info.channels))
-        fail("image: ", path, ": ", stb_reason_phrase(stbi_failure_reason()));
-    info.bit_depth = stbi_is_16_bit_from_memory(bytes.data(), length) ? 16 : 8;
+    const int length = int(std::min<size_t>(size, size_t(INT32_MAX)));
+    check_jpeg_huffman_tables(bytes, size, name);
+    if (!stbi_info_from_memory(bytes, length, &info.width, &info.height, &info.channels))
+        fail("image: ", name, ": ", stb_reason_phrase(stbi_failure_reason()));
+    info.bit_depth = stbi_is_16_bit_from_memory(bytes, length) ? 16 : 8;
     return info;
 }
 

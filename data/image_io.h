@@ -32,6 +32,7 @@ Image decode_image(const uint8_t* bytes, size_t size, ColorMode mode, const std:
 Image read_image(const std::string& path, ColorMode mode = ColorMode::keep, ImageInfo* info = nullptr);
 // Header only (no pixel decode): size, channels, bit depth.
 ImageInfo read_image_info(const std::string& path);
+ImageInfo decode_image_info(const uint8_t* bytes, size_t size, const std::string& name);
 // The whole file as bytes; kiln::Error if it cannot be opened.
 std::vector<uint8_t> read_file_bytes(const std::string& path);
 

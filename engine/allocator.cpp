@@ -51,12 +51,16 @@ void* CachingAllocator::allocate(size_t bytes) {
         ++stats_.cache_hits;
     } else {
         ptr = source_(size, device_);
+        size_t released = 0;
         if (!ptr) {  // give the cache back and try once more
+            released = stats_.bytes_cached;
             release_cache_locked();
             ptr = source_(size, device_);
         }
-        KILN_CHECK(ptr, "allocator: out of ", name_, " memory allocating ", bytes, " bytes (",
-                   stats_.bytes_in_use, " bytes in use)");
+        KILN_CHECK(ptr, "allocator: out of ", name_, " memory: asked for ", bytes, " bytes with ",
+                   stats_.bytes_in_use, " bytes in use (", released,
+                   " cached bytes were freed and the allocation retried); use a smaller batch size, "
+                   "or --batch-size auto to find one that fits");
     }
     in_use_[ptr] = size;
     stats_.bytes_in_use += size;

@@ -4,6 +4,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "engine/anomaly.h"
 #include "engine/ops.h"
 
 namespace kiln {
@@ -113,6 +114,8 @@ void Tensor::backward(const Tensor& grad_output, bool retain_graph) const {
                    "backward() to backpropagate through it twice");
 
     NoGradGuard no_grad;
+    const bool anomaly = anomaly_detection_enabled();  // engine/anomaly.h
+    if (anomaly) check_backward_root(*this);
     std::unordered_map<Node*, Tensor> pending{{root.get(), seed}};
     for (Node* node : order) {
         auto it = pending.find(node);
@@ -120,6 +123,7 @@ void Tensor::backward(const Tensor& grad_output, bool retain_graph) const {
         const Tensor grad = std::move(it->second);
         pending.erase(it);
         std::vector<Tensor> input_grads = node->backward(grad);
+        if (anomaly) check_backward_node(*node, grad, input_grads);
         for (size_t i = 0; i < node->next.size() && i < input_grads.size(); ++i) {
             Node* next = node->next[i].get();
             if (!next || !input_grads[i].defined()) continue;

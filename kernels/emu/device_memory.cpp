@@ -1,5 +1,6 @@
 #include "kernels/emu/device_memory.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -19,6 +20,8 @@ namespace kiln::simt {
 namespace {
 constexpr unsigned char canary = 0xA5;
 std::mutex allocations_mutex;
+size_t memory_limit = 0;  // 0: none
+size_t bytes_in_use = 0;
 std::map<unsigned char*, size_t>& allocations() {  // start -> size (without guard)
     static auto* live = new std::map<unsigned char*, size_t>();
     return *live;
@@ -51,13 +54,47 @@ bool guard_intact(const unsigned char* guard_start) {
 #endif
 }
 
-void* device_allocate(size_t bytes) {
+void* device_try_allocate(size_t bytes) {
+    {  // reserve first, so that two threads cannot both pass the cap
+        std::lock_guard lock(allocations_mutex);
+        if (memory_limit && bytes > memory_limit - std::min(memory_limit, bytes_in_use)) return nullptr;
+        bytes_in_use += bytes;
+    }
     auto* start = static_cast<unsigned char*>(std::malloc(bytes + guard_bytes));
-    KILN_CHECK(start, "emu: out of memory allocating ", bytes, " bytes of device memory");
-    arm_guard(start + bytes);
     std::lock_guard lock(allocations_mutex);
+    if (!start) {
+        bytes_in_use -= bytes;
+        return nullptr;
+    }
+    arm_guard(start + bytes);
     allocations()[start] = bytes;
     return start;
+}
+
+void* device_allocate(size_t bytes) {
+    void* start = device_try_allocate(bytes);
+    if (!start) {
+        const size_t used = device_bytes_in_use(), limit = device_memory_limit();
+        fail("emu: out of device memory: asked for ", bytes, " bytes with ", used, " in use",
+             limit ? kiln::str(" (cap ", limit, " bytes)") : std::string(),
+             "; use a smaller batch size, or --batch-size auto to find one that fits");
+    }
+    return start;
+}
+
+void set_device_memory_limit(size_t bytes) {
+    std::lock_guard lock(allocations_mutex);
+    memory_limit = bytes;
+}
+
+size_t device_memory_limit() {
+    std::lock_guard lock(allocations_mutex);
+    return memory_limit;
+}
+
+size_t device_bytes_in_use() {
+    std::lock_guard lock(allocations_mutex);
+    return bytes_in_use;
 }
 
 void device_free(void* pointer) {
@@ -68,6 +105,7 @@ void device_free(void* pointer) {
         auto it = allocations().find(start);
         if (it == allocations().end()) return;
         disarm_guard(start + it->second);
+        bytes_in_use -= it->second;
         allocations().erase(it);
     }
     std::free(start);

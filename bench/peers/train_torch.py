@@ -185,30 +185,36 @@ def driver(args):
     rows = []
     for model in args.models.split(","):
         for mode in MODES:
-            kiln = default = best = None
+            kiln = default = best = before = None
             for _ in range(args.repeat):
                 kiln = better(kiln, run_line([args.kiln, "--model", model, "--mode", mode] + common, env))
+                if args.baseline:
+                    before = better(before, run_line([args.baseline, "--model", model, "--mode", mode] + common, env))
                 default = better(default, run_line(me + ["--model", model, "--mode", mode,
                                                          "--variant", "default"], env))
                 script = [] if mode == "train" else ["--script"]
                 for layout in ([], ["--channels-last"]):
                     best = better(best, run_line(me + ["--model", model, "--mode", mode, "--variant", "best"]
                                                  + layout + script, best_env))
-            rows.append((model, mode, kiln, default, best))
-            print(f"  {model} {mode}: kiln {kiln['value']:.2f} {kiln['unit']}, torch default "
+            rows.append((model, mode, kiln, default, best, before))
+            was = f" (baseline {before['value']:.2f})" if before else ""
+            print(f"  {model} {mode}: kiln {kiln['value']:.2f}{was} {kiln['unit']}, torch default "
                   f"{default['value']:.2f}, torch best ({best['who']}) {best['value']:.2f}  "
                   f"[peak RSS MiB: {kiln['rss']:.0f} / {default['rss']:.0f} / {best['rss']:.0f}]", flush=True)
     print(f"\nload average at the end {os.getloadavg()[0]:.1f}\n")
-    print("| net | workload | kiln | PyTorch default | PyTorch best | kiln / default | kiln / best | "
+    baseline = "| baseline / best " if args.baseline else ""
+    print(f"| net | workload | kiln | PyTorch default | PyTorch best | kiln / default | kiln / best {baseline}| "
           "peak RSS MiB kiln / default / best | RSS kiln / best |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
-    for model, mode, kiln, default, best in rows:
+    print("|---|---|---:|---:|---:|---:|---:|" + ("---:|" if args.baseline else "") + "---:|---:|")
+    for model, mode, kiln, default, best, before in rows:
         unit = kiln["unit"]
         name = {"train": "train img/s", "latency": "latency ms (batch 1)", "throughput": "infer img/s (batch 32)"}[mode]
         # ratio = kiln / PyTorch of the figure itself (for latency below 1 is better, for img/s above 1)
         print(f"| {model} | {name} | {kiln['value']:.2f} | {default['value']:.2f} | {best['value']:.2f} "
               f"({best['who'].split(':')[1]}) | {kiln['value'] / default['value']:.2f} | "
-              f"{kiln['value'] / best['value']:.2f} | {kiln['rss']:.0f} / {default['rss']:.0f} / "
+              f"{kiln['value'] / best['value']:.2f} | "
+              + (f"{before['value'] / best['value']:.2f} | " if before else "")
+              + f"{kiln['rss']:.0f} / {default['rss']:.0f} / "
               f"{best['rss']:.0f} | {kiln['rss'] / best['rss']:.2f} |")
     return 0
 
@@ -216,6 +222,8 @@ def driver(args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--kiln", default=os.path.join(ROOT, "build", "bench", "bench_train_step"))
+    parser.add_argument("--baseline", help="a second bench_train_step (e.g. built from an older commit), "
+                        "run interleaved with the first: a 'baseline / best' column")
     parser.add_argument("--models", default="resnet18,mobilenet_v2")
     parser.add_argument("--width", type=float, default=0.5)
     parser.add_argument("--size", type=int, default=128)

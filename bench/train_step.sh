@@ -10,6 +10,12 @@
 cd "$(dirname "$0")/.." || exit 1
 unset OPENBLAS_CORETYPE
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"
+# Threads that wait for work sleep instead of spinning (both sides use libgomp).
+# On a machine shared with other jobs a spinning thread holds a core while its
+# partner, which has the work, waits for one: with the default policy both
+# kiln and PyTorch ran 2-6x slower at 2 threads than at 1 (docs/benchmarks.md).
+# OMP_WAIT_POLICY=active bench/train_step.sh measures the default behaviour.
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
 PYTHON=/usr/bin/python3
 [ -x "$PYTHON" ] || PYTHON=python3
 exec "$PYTHON" bench/peers/train_torch.py "$@"

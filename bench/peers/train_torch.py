@@ -179,7 +179,7 @@ def driver(args):
     common = ["--width", str(args.width), "--size", str(args.size), "--batch", str(args.batch),
               "--classes", str(args.classes), "--steps", str(args.steps)]
     me = [sys.executable, os.path.abspath(__file__), "--worker"] + common
-    print(f"threads {threads}, batch {args.batch}, 3x{args.size}x{args.size}, {args.classes} classes, width "
+    print(f"threads {threads} (OMP_WAIT_POLICY {env.get('OMP_WAIT_POLICY', 'unset')}), batch {args.batch}, 3x{args.size}x{args.size}, {args.classes} classes, width "
           f"{args.width}; PyTorch {version}; jemalloc {'preloaded' if 'LD_PRELOAD' in best_env else 'not found'} "
           f"for best; best of {args.repeat} interleaved repeats; load average {os.getloadavg()[0]:.1f}")
     rows = []

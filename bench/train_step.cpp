@@ -13,7 +13,7 @@
 // throughput: model.eval(), no grad, batch --batch; reports images/s.
 // Input 3 x size x size from randn, targets i % classes. Three warm-up steps
 // (allocator cache, lazy initialisation) are not timed. Each mode is meant to
-// run in its own process: the peak RSS printed (getrusage ru_maxrss) is the
+// run in its own process: the peak RSS printed (VmHWM, see peak_rss_mib) is the
 // whole process's, model and optimizer state included.
 //
 // Output: one line "kiln,<model>,<mode>,<value>,<unit>,<peak_rss_mib>,<median_step_ms>".
@@ -36,7 +36,21 @@ namespace {
 
 constexpr int warmup_steps = 3;  // fill the caching allocator and every lazy initialisation
 
+// Peak resident set of this program: VmHWM from /proc/self/status. getrusage's
+// ru_maxrss would do on a process started from a shell, but Linux carries the
+// high-water mark of the process that forked us across exec: started from the
+// Python driver (which had imported torch) every kiln run reported >= 228 MiB.
+// VmHWM belongs to the address space, which exec replaces. ru_maxrss is the
+// fallback where /proc is missing.
 double peak_rss_mib() {
+    if (std::FILE* status = std::fopen("/proc/self/status", "r")) {
+        char line[256];
+        long kib = -1;
+        while (std::fgets(line, sizeof line, status))
+            if (std::sscanf(line, "VmHWM: %ld kB", &kib) == 1) break;
+        std::fclose(status);
+        if (kib >= 0) return double(kib) / 1024.0;
+    }
     rusage usage{};
     getrusage(RUSAGE_SELF, &usage);
     return double(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux

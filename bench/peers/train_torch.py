@@ -6,7 +6,7 @@
 (runs this with Debian's /usr/bin/python3, which has python3-torch 1.13 and
 torchvision 0.14). As driver (the default) it runs, for every model and mode,
 kiln's bench_train_step and this script as a worker (--worker), each in its own
-process so that each peak RSS (getrusage ru_maxrss) is its own, interleaved
+process so that each peak RSS (VmHWM, the peak resident set) is its own, interleaved
 kiln / PyTorch so that a burst of load from other processes hits both alike,
 and prints the table of ratios kiln / PyTorch.
 
@@ -97,6 +97,19 @@ def make_model(torch, name, width, classes):
 
 # ---- worker: one model, one mode, one variant, in this process ----
 
+def peak_rss_mib():
+    """VmHWM of this process (as bench_train_step): ru_maxrss would include the high-water mark of the
+    process that forked this one, which Linux carries across exec."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
 def worker(args):
     import torch
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
@@ -141,7 +154,7 @@ def worker(args):
                 if step >= WARMUP:
                     times.append(time.perf_counter() - start)
     step_s = statistics.median(times)
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    rss = peak_rss_mib()
     value, unit = (step_s * 1e3, "ms") if args.mode == "latency" else (batch / step_s, "img/s")
     print(f"torch-{args.variant}:{how},{args.model},{args.mode},{value:.3f},{unit},{rss:.1f},{step_s * 1e3:.3f}")
 
@@ -170,12 +183,14 @@ def driver(args):
     best_env = dict(env)
     if os.path.exists(JEMALLOC):
         best_env["LD_PRELOAD"] = JEMALLOC
-    try:
-        import torch
-        version = torch.__version__
-    except ImportError:
-        print(f"PyTorch is NOT installed for {sys.executable}: nothing to compare with.", file=sys.stderr)
+    # torch is not imported here: the driver stays small (its children start as forks of it)
+    probe = subprocess.run([sys.executable, "-c", "import torch, torchvision; print(torch.__version__)"],
+                           capture_output=True, text=True)
+    if probe.returncode != 0:
+        print(f"PyTorch/torchvision are NOT installed for {sys.executable}: nothing to compare with.\n"
+              "(Debian: apt-get install -y python3-torch python3-torchvision)", file=sys.stderr)
         return 1
+    version = probe.stdout.strip()
     common = ["--width", str(args.width), "--size", str(args.size), "--batch", str(args.batch),
               "--classes", str(args.classes), "--steps", str(args.steps)]
     me = [sys.executable, os.path.abspath(__file__), "--worker"] + common

@@ -6,6 +6,11 @@
 namespace kiln::cpu {
 
 // Sums over a channel accumulate in double: a channel of a 64 x 112 x 112 batch has 800 000 values.
+// Each sum over a plane is an `omp simd` reduction (8 double partial sums in a
+// vector register, added at the end): written as one running double, the sum
+// waits for the previous add on every element (4 cycles each), which made the
+// statistics and the backward sums about a fifth of MobileNetV2's training
+// step; the partial sums change only the order of double additions.
 
 template <typename T>
 void batch_norm_batch_statistics(T* mean, T* rstd, T* running_mean, T* running_var, const T* x, int64_t N, int64_t C,
@@ -14,15 +19,21 @@ void batch_norm_batch_statistics(T* mean, T* rstd, T* running_mean, T* running_v
 #pragma omp parallel for if (N * C * S >= parallel_grain)
     for (int64_t c = 0; c < C; ++c) {
         double total = 0;
-        for (int64_t n = 0; n < N; ++n)
-            for (int64_t s = 0; s < S; ++s) total += x[(n * C + c) * S + s];
+        for (int64_t n = 0; n < N; ++n) {
+            const T* plane = x + (n * C + c) * S;
+#pragma omp simd reduction(+ : total)
+            for (int64_t s = 0; s < S; ++s) total += plane[s];
+        }
         const double channel_mean = total / double(m);
         double squares = 0;  // two passes: sum (x - mean)^2 does not cancel like sum x^2 - m mean^2
-        for (int64_t n = 0; n < N; ++n)
+        for (int64_t n = 0; n < N; ++n) {
+            const T* plane = x + (n * C + c) * S;
+#pragma omp simd reduction(+ : squares)
             for (int64_t s = 0; s < S; ++s) {
-                const double d = x[(n * C + c) * S + s] - channel_mean;
+                const double d = plane[s] - channel_mean;
                 squares += d * d;
             }
+        }
         const double variance = squares / double(m);  // biased: what the batch is normalised with
         mean[c] = T(channel_mean);
         rstd[c] = T(math::batch_norm_rstd(variance, eps));
@@ -61,12 +72,15 @@ void batch_norm_backward(T* dx, T* dweight, T* dbias, const T* dy, const T* x, c
         const double gamma = weight ? double(weight[c]) : 1.0, r = double(rstd[c]), mu = double(mean[c]);
         // sum dy and sum dy * xhat: the parameter gradients, and (times gamma) the training terms
         double sum_dy = 0, sum_dy_xhat = 0;
-        for (int64_t n = 0; n < N; ++n)
+        for (int64_t n = 0; n < N; ++n) {
+            const int64_t plane = (n * C + c) * S;
+#pragma omp simd reduction(+ : sum_dy, sum_dy_xhat)
             for (int64_t s = 0; s < S; ++s) {
-                const int64_t i = (n * C + c) * S + s;
+                const int64_t i = plane + s;
                 sum_dy += dy[i];
                 sum_dy_xhat += dy[i] * (x[i] - mu) * r;
             }
+        }
         if (dweight) dweight[c] += T(sum_dy_xhat);
         if (dbias) dbias[c] += T(sum_dy);
         if (!dx) continue;

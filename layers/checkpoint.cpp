@@ -29,7 +29,7 @@ T field(const std::map<std::string, std::string>& metadata, const std::string& k
 
 }  // namespace
 
-void save_checkpoint(const std::string& path, const Module& model, const CheckpointInfo& info) {
+std::map<std::string, std::string> checkpoint_metadata(const CheckpointInfo& info) {
     std::map<std::string, std::string> metadata = info.extra;
     metadata["kiln_version"] = json(kiln_version).dump();
     metadata["model"] = json(info.model).dump();
@@ -43,7 +43,11 @@ void save_checkpoint(const std::string& path, const Module& model, const Checkpo
     metadata["mean"] = json(info.mean).dump();
     metadata["std"] = json(info.std).dump();
     if (info.threshold) metadata["threshold"] = json(*info.threshold).dump();
-    write_safetensors(path, model.state_dict(), metadata);
+    return metadata;
+}
+
+void save_checkpoint(const std::string& path, const Module& model, const CheckpointInfo& info) {
+    write_safetensors(path, model.state_dict(), checkpoint_metadata(info));
 }
 
 Checkpoint read_checkpoint(const std::string& path) {

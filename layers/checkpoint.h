@@ -35,6 +35,10 @@ struct Checkpoint {
 };
 
 // Writes model.state_dict() and `info` atomically (engine/safetensors.h).
+// The "__metadata__" entries save_checkpoint writes for `info` (each value
+// JSON-encoded), for writers that add tensors or keys of their own.
+std::map<std::string, std::string> checkpoint_metadata(const CheckpointInfo& info);
+
 void save_checkpoint(const std::string& path, const Module& model, const CheckpointInfo& info);
 // Reads and checks a checkpoint: a missing or malformed kiln key is an error
 // naming the file and the key.

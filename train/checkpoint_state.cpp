@@ -10,20 +10,7 @@ using json = nlohmann::json;
 
 void save_training_checkpoint(const std::string& path, const Module& model, const CheckpointInfo& info,
                               const TrainState* state) {
-    // The metadata as layers/checkpoint.cpp's save_checkpoint writes it.
-    std::map<std::string, std::string> metadata = info.extra;
-    metadata["kiln_version"] = json(kiln_version).dump();
-    metadata["model"] = json(info.model).dump();
-    metadata["num_classes"] = json(info.config.num_classes).dump();
-    metadata["in_channels"] = json(info.config.in_channels).dump();
-    metadata["width"] = json(info.config.width).dump();
-    if (info.config.dropout) metadata["dropout"] = json(*info.config.dropout).dump();
-    metadata["seed"] = json(info.config.seed).dump();
-    metadata["class_names"] = json(info.class_names).dump();
-    metadata["input_size"] = json(info.input_size).dump();
-    metadata["mean"] = json(info.mean).dump();
-    metadata["std"] = json(info.std).dump();
-    if (info.threshold) metadata["threshold"] = json(*info.threshold).dump();
+    std::map<std::string, std::string> metadata = checkpoint_metadata(info);
     std::map<std::string, Tensor> tensors = model.state_dict();
     metadata.erase("train_state");
     if (state) {

@@ -26,6 +26,21 @@ KILN_HD double unbiased_variance(double biased_variance, int64_t m) {
     return biased_variance * double(m) / double(m - 1);
 }
 
+// The end of the batch statistics of channel c, from its mean and biased
+// variance over m values: mean and rstd for normalising, and (when given) the
+// running statistics, r <- (1 - momentum) r + momentum * batch statistic, with
+// the unbiased variance for running_var. Shared by the cpu loop and the CUDA
+// kernel (thread 0 of the channel's block).
+template <typename T>
+KILN_HD void store_batch_statistics(int64_t c, double channel_mean, double variance, int64_t m, double momentum,
+                                    double eps, T* mean, T* rstd, T* running_mean, T* running_var) {
+    mean[c] = T(channel_mean);
+    rstd[c] = T(batch_norm_rstd(variance, eps));
+    if (running_mean) running_mean[c] = T(running_average(double(running_mean[c]), channel_mean, momentum));
+    if (running_var)
+        running_var[c] = T(running_average(double(running_var[c]), unbiased_variance(variance, m), momentum));
+}
+
 // y = scale x + shift for channel c; weight (gamma) and bias (beta) may be null (= 1 and 0).
 template <typename T>
 struct BatchNormAffine {

@@ -42,12 +42,7 @@ __global__ void batch_statistics_kernel(T* mean, T* rstd, T* running_mean, T* ru
     }
     const double variance = block_sum(partial) / double(m);  // biased: what the batch is normalised with
     if (threadIdx.x != 0) return;
-    mean[c] = T(channel_mean);
-    rstd[c] = T(math::batch_norm_rstd(variance, eps));
-    if (running_mean) running_mean[c] = T(math::running_average(double(running_mean[c]), channel_mean, momentum));
-    if (running_var)
-        running_var[c] =
-            T(math::running_average(double(running_var[c]), math::unbiased_variance(variance, m), momentum));
+    math::store_batch_statistics(c, channel_mean, variance, m, momentum, eps, mean, rstd, running_mean, running_var);
 }
 
 template <typename T>

@@ -1,8 +1,7 @@
-// kiln train: CLI over train/trainer.h. A --config file (JSON, or TOML/INI as
-// CLI11 reads them) gives the same keys as the flags (names without dashes);
+// kiln train: CLI over train/trainer.h. A --config file (JSON, or TOML; see
+// train/config.h) gives the same keys as the flags (names without dashes);
 // flags on the command line win over the file.
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "apps/train_commands.h"
 #include "layers/models/models.h"
@@ -10,47 +9,12 @@
 
 namespace kiln::apps {
 
-namespace {
-
-// CLI11 config reader: a JSON object (first character '{'), else TOML/INI.
-class JsonOrTomlConfig : public CLI::ConfigTOML {
-public:
-    std::vector<CLI::ConfigItem> from_config(std::istream& input) const override {
-        std::stringstream buffer;
-        buffer << input.rdbuf();
-        const std::string text = buffer.str();
-        const size_t first = text.find_first_not_of(" \t\r\n");
-        if (first == std::string::npos || text[first] != '{') {
-            std::istringstream again(text);
-            return CLI::ConfigTOML::from_config(again);
-        }
-        nlohmann::json j;
-        try {
-            j = nlohmann::json::parse(text);
-        } catch (const nlohmann::json::exception& error) {
-            throw CLI::ConversionError("--config: not valid JSON (" + std::string(error.what()) + ")");
-        }
-        std::vector<CLI::ConfigItem> items;
-        for (const auto& [key, value] : j.items()) {
-            CLI::ConfigItem item;
-            item.name = key;
-            if (value.is_string()) item.inputs = {value.get<std::string>()};
-            else if (value.is_boolean()) item.inputs = {value.get<bool>() ? "true" : "false"};
-            else item.inputs = {value.dump()};
-            items.push_back(item);
-        }
-        return items;
-    }
-};
-
-}  // namespace
-
 void add_train_command(CLI::App& parent, TrainCommand& command) {
     train::TrainConfig& c = command.config;
     CLI::App* app = parent.add_subcommand("train", "train a defect classifier; checkpoints, log, report in --out");
     command.app = app;
-    app->config_formatter(std::make_shared<JsonOrTomlConfig>());
-    app->set_config("--config", "", "JSON (or TOML) file with the same keys as the flags (e.g. a run's config.json)");
+    app->add_option("--config", command.config_file,
+                    "JSON (or TOML) file with the same keys as the flags (e.g. a run's config.json); flags win");
     std::string models;
     for (const auto& name : models::model_names()) models += (models.empty() ? "" : ", ") + name;
     app->add_option("data", c.data, "image folder, MVTec-AD category, CSV list, or synth:bottle / synth:casting[:count=N,size=P]")
@@ -99,7 +63,25 @@ void add_train_command(CLI::App& parent, TrainCommand& command) {
     app->add_option("--stop-after", c.stop_after, "leave after N epochs of this invocation (resumable, as Ctrl-C)");
 }
 
+namespace {
+
+// The --config file's settings, under the flags given on the command line.
+void apply_config_file(TrainCommand& command) {
+    const nlohmann::json file = train::read_config_file(command.config_file);
+    nlohmann::json merged = train::to_json(command.config);
+    for (const auto& [key, value] : file.items()) {
+        const CLI::Option* flag = command.app->get_option_no_throw(key == "data" ? key : "--" + key);
+        if (!flag || flag->count() == 0) merged[key] = value;
+    }
+    const int64_t stop_after = command.config.stop_after;  // not a config key: per invocation
+    command.config = train::config_from_json(merged);
+    command.config.stop_after = stop_after;
+}
+
+}  // namespace
+
 int run_train_command(TrainCommand& command) {
+    if (!command.config_file.empty()) apply_config_file(command);
     train::install_interrupt_handler();
     const train::TrainResult result =
         command.resume.empty() ? train::train(command.config) : train::resume(command.resume, command.config.stop_after);

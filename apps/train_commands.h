@@ -12,7 +12,7 @@ namespace kiln::apps {
 
 struct TrainCommand {
     train::TrainConfig config;
-    std::string resume;
+    std::string resume, config_file;
     CLI::App* app = nullptr;
 };
 void add_train_command(CLI::App& parent, TrainCommand& command);

@@ -54,7 +54,7 @@ TEST_CASE("no-grad guard and detach stop recording") {
     CHECK_FALSE((d * 2.0).requires_grad());
 }
 
-TEST_CASE("retain_graph allows a second backward; without it the graph is freed") {
+TEST_CASE("retain_graph allows a second backward, without it the graph is freed") {
     Tensor x = leaf({2}, {1});
     const Tensor y = sum(x * x * x);
     y.backward(Tensor(), /*retain_graph=*/true);

@@ -71,7 +71,7 @@ TEST_CASE("image folder: classes sorted, names kept, non-images ignored, masks f
                          doctest::Contains("no class subfolders"), Error);
 }
 
-TEST_CASE("bad images: corrupt, truncated, zero-byte and non-image files are named; skip or fail") {
+TEST_CASE("bad images: corrupt, truncated, zero-byte and non-image files are named, skip or fail") {
     TempDir dir;
     const std::string root = dir / "data";
     for (int i = 0; i < 4; ++i) write_png(root + "/good/ok" + std::to_string(i) + ".png", 0.5f, 24);

@@ -70,7 +70,7 @@ TEST_CASE("image io: 16-bit PNG keeps 16-bit precision") {
     CHECK(max_abs_difference(read_image(dir / "rgb16.png"), rgb) < 1e-5f);
 }
 
-TEST_CASE("image io: JPEG round-trip is close; color modes convert") {
+TEST_CASE("image io: JPEG round-trip is close, color modes convert") {
     TempDir dir;
     Image flat(16, 16, 3);
     for (int y = 0; y < 16; ++y)

@@ -77,7 +77,7 @@ TEST_CASE("loader: same seed, identical batch bytes with 0, 1 and 4 workers") {
     CHECK(!kiln::test::same_bytes(e0[0].images, e1[0].images));
 }
 
-TEST_CASE("loader: a shuffled epoch visits every sample once; labels match the dataset") {
+TEST_CASE("loader: a shuffled epoch visits every sample once, labels match the dataset") {
     const ImageDataset dataset = small_synth();
     LoaderOptions options;
     options.batch_size = 7;

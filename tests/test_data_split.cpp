@@ -76,7 +76,7 @@ TEST_CASE("stratified split: a class with fewer images than splits is refused by
     CHECK_THROWS_AS(parse_split_ratios("0.7,x,0.3"), Error);
 }
 
-TEST_CASE("split file: save and load give the same split; a missing file is named") {
+TEST_CASE("split file: save and load give the same split, a missing file is named") {
     kiln::test::TempDir dir;
     std::vector<Image> images;
     std::vector<int64_t> labels = labels_with_counts({20, 7});

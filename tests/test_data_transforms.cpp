@@ -107,7 +107,7 @@ TEST_CASE("colour: brightness scales, zero saturation is gray, hue turns red int
     CHECK(g.at(0, 0, 0) == doctest::Approx(g.at(0, 0, 1)));
 }
 
-TEST_CASE("blur keeps a constant image and spreads a dot; noise has the asked std") {
+TEST_CASE("blur keeps a constant image and spreads a dot, noise has the asked std") {
     const Image constant(8, 8, 1, 0.3f);
     for (float v : gaussian_blur(constant, 1.5f).pixels) CHECK(v == doctest::Approx(0.3f));
     const Image spread = gaussian_blur(single_pixel(11, 11, 5, 5), 1.0f);
@@ -185,7 +185,7 @@ TEST_CASE("normalisation: channel statistics give mean 0 and std 1") {
     CHECK_THROWS_AS(normalize(image, {0, 0, 0}, {1, 0, 1}), Error);
 }
 
-TEST_CASE("augment: same stream, same image; another position, another image; all presets parse") {
+TEST_CASE("augment: same stream, same image, another position, another image, all presets parse") {
     const Image image = kiln::test::pattern_image(32, 32, 3);
     const AugmentConfig standard = augment_preset("standard");
     SampleRng a(123, 5), b(123, 5), c(123, 6);

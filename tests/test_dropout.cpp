@@ -47,7 +47,7 @@ TEST_CASE("element i is kept exactly when Philox value i of the generator's stre
     }
 }
 
-TEST_CASE("the same seed gives the same mask; the next call on a generator a new one") {
+TEST_CASE("the same seed gives the same mask, the next call on a generator a new one") {
     const Tensor x = Tensor::ones({50, 50});
     Generator a(5), b(5);
     const std::vector<double> first = dropout(x, 0.5, true, a).to_vector();
@@ -66,7 +66,7 @@ TEST_CASE("backward multiplies by the same mask and scale") {
     CHECK(x.grad().to_vector() == y.detach().to_vector());  // d sum(x m s) / dx = m s = y for x = 1
 }
 
-TEST_CASE("eval mode and p = 0 are the identity; p = 1 gives zeros") {
+TEST_CASE("eval mode and p = 0 are the identity, p = 1 gives zeros") {
     const Tensor x = Tensor::randn({4, 5});
     Generator generator(1);
     CHECK(dropout(x, 0.5, false, generator).storage() == x.storage());

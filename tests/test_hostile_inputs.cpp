@@ -207,7 +207,7 @@ TEST_CASE("hostile: empty data sets say what is missing") {
                          doctest::Contains("class \"good\" has no decodable images left"), Error);
 }
 
-TEST_CASE("hostile: a class with one image opens; a 3-way split says why it cannot, a train/val split works") {
+TEST_CASE("hostile: a class with one image opens, a 3-way split says why it cannot, a train/val split works") {
     TempDir dir;
     for (int i = 0; i < 6; ++i) put_image(dir / ("good/" + std::to_string(i) + ".png"), kiln::test::pattern_image(4, 4, 3));
     put_image(dir / "scratch/only.png", kiln::test::pattern_image(4, 4, 3));

@@ -108,7 +108,7 @@ TEST_CASE("label smoothing by hand, with and without class weights") {
           doctest::Approx((weighted + second) / 2.5).epsilon(1e-14));
 }
 
-TEST_CASE("sample weights multiply l_i; the mean divides by sum_i s_i w[y_i]") {
+TEST_CASE("sample weights multiply l_i, the mean divides by sum_i s_i w[y_i]") {
     const Tensor logits = Tensor::randn({3, 3}, DType::float64);
     const Tensor y = labels({2, 0, 2});
     const Tensor w = f64({1, 2, 4}, {3}), s = f64({0.5, 3, 0}, {3});

@@ -59,7 +59,7 @@ TEST_CASE("module: paths follow the module into a parent registered later") {
     CHECK_THROWS_WITH_AS(outer->add("a.b", std::make_shared<ReLU>()), doctest::Contains("contain no dot"), Error);
 }
 
-TEST_CASE("module: train and eval reach every descendant; BatchNorm tracks its batches") {
+TEST_CASE("module: train and eval reach every descendant, BatchNorm tracks its batches") {
     const auto net = small_net();
     auto& bn = dynamic_cast<BatchNorm2d&>(net->submodule("1"));
     const Tensor x = Tensor::randn({4, 1, 5, 5});
@@ -76,7 +76,7 @@ TEST_CASE("module: train and eval reach every descendant; BatchNorm tracks its b
     CHECK(bn.num_batches_tracked.item() == 2);
 }
 
-TEST_CASE("module: to(dtype) and to(device) keep each tensor's identity; int64 buffers stay int64") {
+TEST_CASE("module: to(dtype) and to(device) keep each tensor's identity, int64 buffers stay int64") {
     const auto net = small_net();
     const Tensor weight = net->named_parameters().front().second;
     net->to(DType::float64);

@@ -207,7 +207,7 @@ TEST_CASE("reduce-on-plateau: waits `patience` bad steps, then multiplies by fac
     CHECK(optimizer.lr() == 0.25);
 }
 
-TEST_CASE("clipping by global norm returns the pre-clip norm; by value clamps") {
+TEST_CASE("clipping by global norm returns the pre-clip norm, by value clamps") {
     Tensor a = scalar_param(0), b = scalar_param(0);
     set_gradient(a, 3);
     set_gradient(b, 4);

@@ -214,7 +214,7 @@ TEST_CASE("safetensors fuzz: random byte corruption is an error or a valid parse
     CHECK(errors > 500);
 }
 
-TEST_CASE("checkpoint: a zoo model and its metadata round trip; bad metadata names the file and key") {
+TEST_CASE("checkpoint: a zoo model and its metadata round trip, bad metadata names the file and key") {
     models::ModelConfig config;
     config.num_classes = 2;
     config.in_channels = 1;

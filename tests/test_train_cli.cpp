@@ -10,6 +10,8 @@
 
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
+
 #include "data/image.h"
 #include "data/image_io.h"
 #include "layers/checkpoint.h"
@@ -97,5 +99,49 @@ TEST_CASE("kiln: a checkpoint of another model is one error line") {
     info.model = "tiny_cnn";
     save_checkpoint((dir / "mismatch.safetensors").string(), *model, info);
     check_one_line_error(run_kiln("predict " + (dir / "mismatch.safetensors").string() + " x.png"), "does not fit");
+    fs::remove_all(dir);
+}
+
+TEST_CASE("kiln train --config: JSON and TOML files set the flags, flags on the command line win") {
+    const fs::path dir = fs::temp_directory_path() / ("kiln_test_cli_config_" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    auto read_config = [](const fs::path& run) {
+        std::ifstream in(run / "config.json");
+        return nlohmann::json::parse(in);
+    };
+    const std::string common = "\"data\": \"synth:casting:count=24,size=16\", \"grayscale\": true, \"size\": 16, "
+                               "\"model\": \"tiny_cnn\", \"batch-size\": \"8\", \"report\": false, \"workers\": 1";
+    std::ofstream((dir / "a.json").string()) << "{" << common << ", \"epochs\": 1, \"lr\": 0.01, \"out\": \""
+                                             << (dir / "a").string() << "\"}";
+    REQUIRE(run_kiln("train --config " + (dir / "a.json").string()).status == 0);
+    const nlohmann::json a = read_config(dir / "a");
+    CHECK(a["model"] == "tiny_cnn");
+    CHECK(a["epochs"] == 1);
+    CHECK(a["lr"] == 0.01);
+    CHECK(a["batch-size"] == "8");
+    // A run's own config.json repeats it; a flag overrides the file.
+    REQUIRE(run_kiln("train --config " + (dir / "a" / "config.json").string() + " --epochs 2 --out " + (dir / "b").string()).status == 0);
+    const nlohmann::json b = read_config(dir / "b");
+    CHECK(b["epochs"] == 2);
+    CHECK(b["lr"] == 0.01);
+    CHECK(b["model"] == "tiny_cnn");
+    // TOML: values take the type of their field.
+    std::ofstream((dir / "c.toml").string()) << "data = \"synth:casting:count=24,size=16\"\ngrayscale = true\nsize = 16\n"
+                                                "model = \"tiny_cnn\"\nbatch-size = 8\nepochs = 1\nlr = 0.02\nreport = false\n"
+                                                "out = \"" << (dir / "c").string() << "\"\n";
+    REQUIRE(run_kiln("train --config " + (dir / "c.toml").string()).status == 0);
+    const nlohmann::json c = read_config(dir / "c");
+    CHECK(c["lr"] == 0.02);
+    CHECK(c["batch-size"] == "8");
+    CHECK(c["grayscale"] == true);
+    // Bad files: one line naming the file and the key.
+    std::ofstream((dir / "unknown.json").string()) << "{\"epochz\": 3}";
+    check_one_line_error(run_kiln("train --config " + (dir / "unknown.json").string()), "unknown key \"epochz\"");
+    std::ofstream((dir / "broken.json").string()) << "{\"epochs\": ";
+    check_one_line_error(run_kiln("train --config " + (dir / "broken.json").string()), "not valid JSON");
+    std::ofstream((dir / "type.toml").string()) << "epochs = \"many\"\n";
+    check_one_line_error(run_kiln("train --config " + (dir / "type.toml").string()), "\"epochs\" must be a number");
+    check_one_line_error(run_kiln("train --config " + (dir / "missing.json").string()), "cannot open");
     fs::remove_all(dir);
 }

@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 
 #include "engine/autograd.h"
@@ -19,6 +21,7 @@
 #include "train/early_stopping.h"
 #include "train/grad_cam.h"
 #include "train/metrics.h"
+#include "train/checkpoint_state.h"
 #include "train/threshold.h"
 #include "train/trainer.h"
 
@@ -28,7 +31,7 @@ namespace fs = std::filesystem;
 namespace {
 
 fs::path fresh_dir(const std::string& name) {
-    const fs::path dir = fs::temp_directory_path() / ("kiln_test_train_" + name);
+    const fs::path dir = fs::temp_directory_path() / ("kiln_test_train_" + name + "_" + std::to_string(::getpid()));
     fs::remove_all(dir);
     return dir;
 }
@@ -110,6 +113,42 @@ TEST_CASE("train: resume after an interruption gives bit-identical weights") {
     CHECK(second.epochs_done == 3);
     CHECK(bit_identical(model_tensors(a / "last.safetensors"), model_tensors(b / "last.safetensors")));
     CHECK(bit_identical(model_tensors(a / "model.safetensors"), model_tensors(b / "model.safetensors")));
+    fs::remove_all(a);
+    fs::remove_all(b);
+}
+
+TEST_CASE("train: Ctrl-C mid-epoch saves the position, and resuming step by step gives bit-identical weights") {
+    const fs::path a = fresh_dir("straight_steps"), b = fresh_dir("interrupted_steps");
+    train::TrainConfig c = tiny_config(a);
+    c.epochs = 2;
+    c.restore_best = false;
+    c.dropout = 0.3;
+    train::train(c);
+    // An interrupt that is already pending stops the loop after the next
+    // optimizer step: every invocation below does one step and saves.
+    c.out = b.string();
+    train::request_interrupt();
+    train::TrainResult result = train::train(c);
+    int invocations = 1, mid_epoch_stops = 0;
+    while (result.interrupted) {
+        const train::LoadedCheckpoint saved = train::load_training_checkpoint((b / "last.safetensors").string());
+        REQUIRE(saved.state);
+        if (saved.state->json.at("batch").get<int64_t>() > 0) ++mid_epoch_stops;
+        train::clear_interrupt();
+        train::request_interrupt();
+        result = train::resume(b.string());
+        REQUIRE(++invocations < 40);
+    }
+    train::clear_interrupt();
+    MESSAGE(invocations << " invocations, " << mid_epoch_stops << " of them stopped mid-epoch");
+    CHECK(invocations > 4);
+    CHECK(mid_epoch_stops >= invocations - 3);  // all but the stops at the epoch ends
+    CHECK(result.epochs_done == 2);
+    CHECK(bit_identical(model_tensors(a / "last.safetensors"), model_tensors(b / "last.safetensors")));
+    CHECK(bit_identical(model_tensors(a / "model.safetensors"), model_tensors(b / "model.safetensors")));
+    const std::vector<nlohmann::json> log_a = read_log(a), log_b = read_log(b);
+    REQUIRE(log_a.size() == log_b.size());
+    for (size_t i = 0; i + 1 < log_a.size(); ++i) CHECK(log_a[i]["train"]["loss"] == log_b[i]["train"]["loss"]);
     fs::remove_all(a);
     fs::remove_all(b);
 }

@@ -1,5 +1,9 @@
 #include "train/config.h"
 
+#include <CLI/CLI.hpp>
+#include <fstream>
+#include <sstream>
+
 #include "engine/error.h"
 
 namespace kiln::train {
@@ -40,6 +44,80 @@ TrainConfig config_from_json(const nlohmann::json& j) {
         KILN_CHECK(known, "config: unknown key \"", key, "\"");
     }
     return c;
+}
+
+namespace {
+
+// A TOML value (as CLI11 reads it: one string) as the JSON type of its field.
+nlohmann::json toml_value(const std::string& key, const std::string& text, const std::string& origin) {
+    const TrainConfig defaults;
+    nlohmann::json j;
+    auto convert = [&](const auto& field) {
+        using T = std::decay_t<decltype(field)>;
+        if constexpr (std::is_same_v<T, std::string>) {
+            j = text;
+        } else if constexpr (std::is_same_v<T, bool>) {
+            KILN_CHECK(text == "true" || text == "false", origin, ": \"", key, "\" must be true or false, got ", text);
+            j = text == "true";
+        } else {
+            T value{};
+            std::istringstream in(text);
+            in >> value;
+            KILN_CHECK(!in.fail() && in.peek() == std::char_traits<char>::eof(), origin, ": \"", key,
+                       "\" must be a number, got ", text);
+            j = value;
+        }
+    };
+    bool known = false;
+#define KILN_CONVERT(k, field) \
+    if (key == k) convert(defaults.field), known = true;
+    KILN_TRAIN_FIELDS(KILN_CONVERT)
+#undef KILN_CONVERT
+    KILN_CHECK(known, origin, ": unknown key \"", key, "\"");
+    return j;
+}
+
+}  // namespace
+
+nlohmann::json parse_config_text(const std::string& text, const std::string& origin) {
+    const size_t first = text.find_first_not_of(" \t\r\n");
+    nlohmann::json j = nlohmann::json::object();
+    if (first != std::string::npos && text[first] == '{') {
+        try {
+            j = nlohmann::json::parse(text);
+        } catch (const nlohmann::json::exception& error) {
+            fail(origin, ": not valid JSON (", error.what(), ")");
+        }
+    } else {
+        std::istringstream in(text);
+        std::vector<CLI::ConfigItem> items;
+        try {
+            items = CLI::ConfigTOML().from_config(in);
+        } catch (const std::exception& error) {
+            fail(origin, ": not valid TOML (", error.what(), ")");
+        }
+        for (const CLI::ConfigItem& item : items) {
+            if (item.name == "++" || item.name == "--") continue;  // section markers
+            KILN_CHECK(item.parents.empty(), origin, ": sections are not supported (key \"", item.fullname(), "\")");
+            KILN_CHECK(item.inputs.size() == 1, origin, ": \"", item.name, "\" must have one value, got ",
+                       item.inputs.size());
+            j[item.name] = toml_value(item.name, item.inputs[0], origin);
+        }
+    }
+    try {
+        (void)config_from_json(j);  // unknown keys and wrong types, named
+    } catch (const Error& error) {
+        fail(origin, ": ", std::string(error.what()).substr(std::string("kiln::Error: config: ").size()));
+    }
+    return j;
+}
+
+nlohmann::json read_config_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    KILN_CHECK(in, "--config ", path, ": cannot open the file");
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    return parse_config_text(buffer.str(), "--config " + path);
 }
 
 }  // namespace kiln::train

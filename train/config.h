@@ -64,4 +64,12 @@ nlohmann::json to_json(const TrainConfig& config);
 // Unknown keys are an error naming them.
 TrainConfig config_from_json(const nlohmann::json& j);
 
+// The keys and values of a config file: a JSON object (first character '{',
+// as RUN_DIR/config.json), else TOML (`epochs = 40`, `model = "resnet18"`).
+// TOML values are converted to the type of the field their key names.
+// kiln::Error naming the file for anything unreadable, malformed, unknown or
+// of the wrong type.
+nlohmann::json read_config_file(const std::string& path);
+nlohmann::json parse_config_text(const std::string& text, const std::string& origin);
+
 }  // namespace kiln::train

@@ -338,6 +338,8 @@ TrainResult run_loop(Run& r, int64_t stop_after, const optim::OptimizerState* sa
     const TrainConfig& c = r.config;
     const auto start = Clock::now();
     TrainResult result;
+    result.batch_size = r.batch_size;
+    result.accumulate = r.accumulate;
     data::LoaderOptions lo;
     lo.batch_size = r.batch_size;
     lo.workers = c.workers;

@@ -31,6 +31,8 @@ struct TrainResult {
     std::string stop_reason;      // "epochs", "early stopping", "target accuracy", "interrupted"
     Metrics val, test;            // of the restored (best) model at the tuned threshold
     double seconds = 0;
+    int64_t batch_size = 0;       // images per step (the finder's choice with --batch-size auto)
+    int64_t accumulate = 1;       // micro-batches per optimizer step
 };
 
 // Runs `config` into config.out; kiln::Error for bad settings or data.

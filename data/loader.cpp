@@ -79,7 +79,7 @@ Batch DataLoader::build_batch(int64_t epoch, int64_t number) const {
     const int64_t c = dataset_.channels(), h = dataset_.height(), w = dataset_.width();
     Batch batch;
     batch.number = number;
-    batch.images = Tensor::empty({n, c, h, w});
+    batch.images = options_.pin_memory ? Tensor::empty_pinned({n, c, h, w}) : Tensor::empty({n, c, h, w});
     float* out = batch.images.data<float>();
     std::vector<int64_t> labels;
     const uint64_t key = stream_key(options_.seed, augment_stream_tag, uint64_t(epoch));
@@ -96,6 +96,7 @@ Batch DataLoader::build_batch(int64_t epoch, int64_t number) const {
         batch.indices.push_back(index);
     }
     batch.labels = Tensor::from_int64(labels, {n});
+    if (options_.pin_memory) batch.labels = batch.labels.pin_memory();
     return batch;
 }
 

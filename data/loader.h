@@ -10,8 +10,13 @@
 // them out in order 0, 1, 2, ... So the bytes of every batch are the same for
 // 0 (build in the calling thread), 1 or N workers.
 //
-// (Pinned host memory for GPU copies comes with the CUDA backend: today every
-// batch is a plain cpu Tensor.)
+// With `pin_memory` the workers build every batch in pinned host memory
+// (Tensor::pin_memory), so that `batch.images.to(Device::cuda(), true)` is an
+// asynchronous copy on the current stream (engine/stream.h): the copy of one
+// batch overlaps the host's work on the next, and the batch's block is not
+// reused before its copy has finished. It needs a usable GPU (next() rethrows
+// the one-line "cuda: no GPU" error otherwise); the trainer sets it when it
+// trains on cuda.
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
@@ -38,6 +43,7 @@ struct LoaderOptions {
     bool augment = false;
     AugmentPolicy augmentation;    // used when augment is set
     std::vector<float> mean, std;  // per-channel normalisation; empty: none
+    bool pin_memory = false;       // batches in pinned host memory, for non-blocking copies to a GPU
 };
 
 struct Batch {

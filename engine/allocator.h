@@ -1,8 +1,9 @@
 #pragma once
-// CachingAllocator: the memory of cpu tensors (host memory) and of cuda
-// tensors (one allocator per GPU, over cudaMalloc: a cudaMalloc per tensor
-// would synchronise the device every step). emu tensors do not use it: they
-// get exact-size guarded blocks (kernels/emu/device_memory.h).
+// CachingAllocator: the memory of cpu tensors (host memory), of cuda tensors
+// (one allocator per GPU, over cudaMalloc: a cudaMalloc per tensor would
+// synchronise the device every step) and of pinned host tensors (one
+// allocator over cudaHostAlloc). emu tensors do not use it: they get
+// exact-size guarded blocks (kernels/emu/device_memory.h).
 //
 // Every host block is 64-byte aligned (a cache line, an AVX-512 vector). Sizes are
 // rounded up to a size class (four classes per power of two, so at most 25%
@@ -10,10 +11,24 @@
 // OS: a training step asks for the same sizes every time, and fresh large
 // allocations page-fault on every touch (that dominated PyTorch's CPU training
 // time in our measurements). empty_cache() returns the cached blocks.
+//
+// Streams (device and pinned memory; PyTorch's CUDACachingAllocator rule). A
+// block belongs to the stream that was current when it was allocated, and
+// a freed block is handed again, without waiting, only to an allocation on
+// that same stream: work queued on one stream runs in order, so the new
+// owner's kernels cannot start before the old owner's have finished. A block
+// that other streams used is not reused until they are done with it: streams
+// named by record_stream(), and the stream current at deallocate() when it is
+// not the owner, each get an event recorded at free time, and the block
+// waits (bytes_pending) until every event has completed. Pinned host memory
+// has no owner stream (the host writes it between copies): every stream that
+// a copy recorded on it is waited for. Allocators without StreamOrder hooks
+// (host memory) ignore streams.
 #include <cstddef>
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <utility>
 #include <vector>
 
 namespace kiln {
@@ -21,9 +36,26 @@ namespace kiln {
 struct AllocatorStats {
     size_t bytes_in_use = 0;     // handed out and not yet freed
     size_t bytes_cached = 0;     // freed, kept for reuse
+    size_t bytes_pending = 0;    // freed, waiting for another stream's work before reuse
     size_t peak_bytes_in_use = 0;
     uint64_t allocations = 0;    // calls to allocate()
     uint64_t cache_hits = 0;     // allocations served from the cache
+};
+
+// A stream as the allocator sees it: an opaque handle (a cudaStream_t; null is
+// CUDA's legacy default stream).
+using StreamHandle = void*;
+
+// How an allocator orders reuse after work queued on streams: CUDA events.
+// None of these may throw (deallocate runs in destructors); record_event
+// returns null when it cannot record, and the block is then released to its
+// source instead of cached.
+struct StreamOrder {
+    bool host_memory;  // pinned host memory: no stream owns a block
+    void* (*record_event)(StreamHandle stream, int device);  // an event after the work queued on `stream` so far
+    bool (*event_done)(void* event, int device);             // has that work finished?
+    void (*wait_event)(void* event, int device);              // block the host until it has
+    void (*destroy_event)(void* event, int device);
 };
 
 class CachingAllocator {
@@ -35,13 +67,28 @@ public:
     using Source = void* (*)(size_t bytes, int device);
     using Release = void (*)(void* block, int device);
 
-    CachingAllocator(Source source, Release release, int device, const char* name);
+    // `order`: null for memory no stream uses (host memory); else it must
+    // outlive the allocator.
+    CachingAllocator(Source source, Release release, int device, const char* name,
+                     const StreamOrder* order = nullptr);
     CachingAllocator() : CachingAllocator(nullptr, nullptr, 0, "host") {}  // host memory
 
     static CachingAllocator& host();
 
-    void* allocate(size_t bytes);
-    void deallocate(void* ptr);
+    // A block of at least `bytes`, owned by `stream` (the current stream of
+    // the allocator's device; ignored without StreamOrder).
+    void* allocate(size_t bytes, StreamHandle stream = nullptr);
+    // Frees `ptr`; `current_stream` is the stream current at the free (a use
+    // of the block when it is not the owner).
+    void deallocate(void* ptr, StreamHandle current_stream = nullptr);
+    // `stream` uses the block of `ptr` (PyTorch's Tensor.record_stream): when
+    // the block is freed it is not reused before the work queued on `stream`
+    // by then has finished.
+    void record_stream(void* ptr, StreamHandle stream);
+    // `stream` has finished all its work and is being destroyed: blocks it
+    // owns now belong to the default stream (null).
+    void retire_stream(StreamHandle stream);
+    // Waits for pending blocks, then returns every cached block to the source.
     void empty_cache();
     AllocatorStats stats() const;
 
@@ -51,14 +98,31 @@ public:
     ~CachingAllocator();
 
 private:
+    struct Block {
+        size_t size = 0;
+        StreamHandle owner = nullptr;        // allocation stream (device memory)
+        std::vector<StreamHandle> used_by;   // other streams that used it (record_stream)
+    };
+    struct Pending {
+        void* ptr;
+        Block block;
+        std::vector<void*> events;  // not yet completed
+    };
     void release_cache_locked();
+    void process_pending_locked(bool wait);
+    void* take_cached_locked(size_t size, StreamHandle stream);
+    void cache_locked(void* ptr, const Block& block);
+
     Source source_;
     Release release_;
     int device_;
     const char* name_;
+    const StreamOrder* order_;
     mutable std::mutex mutex_;
-    std::map<void*, size_t> in_use_;                   // block -> its size class
-    std::map<size_t, std::vector<void*>> free_blocks_;  // size class -> cached blocks
+    std::map<void*, Block> in_use_;
+    // (owner stream, size class) -> cached blocks; the owner is null without StreamOrder
+    std::map<std::pair<StreamHandle, size_t>, std::vector<void*>> free_blocks_;
+    std::vector<Pending> pending_;
     AllocatorStats stats_;
 };
 

@@ -11,6 +11,7 @@
 #include "engine/random.h"
 #include "engine/backend.h"
 #include "engine/cuda_device.h"
+#include "engine/stream.h"
 #include "kernels/emu/device_memory.h"
 #include "kernels/cpu/random.h"
 
@@ -42,9 +43,12 @@ std::string Device::str() const {
 
 // ---------------------------------------------------------------- Storage
 
-Storage::Storage(size_t bytes, Device device) : bytes(bytes), device(device) {
+Storage::Storage(size_t bytes, Device device, bool pinned) : bytes(bytes), device(device), pinned(pinned) {
+    KILN_CHECK(!pinned || device.is_cpu(), "storage: only host memory can be pinned, not ", device.str());
     switch (device.kind) {
-        case Device::Kind::cpu: data = CachingAllocator::host().allocate(bytes); break;
+        case Device::Kind::cpu:
+            data = pinned ? cuda_host_allocate(bytes) : CachingAllocator::host().allocate(bytes);
+            break;
         case Device::Kind::emu: data = simt::device_allocate(bytes); break;  // exact size + guard: see device_memory.h
         case Device::Kind::cuda: data = cuda_allocate(bytes, device); break;
     }
@@ -52,7 +56,10 @@ Storage::Storage(size_t bytes, Device device) : bytes(bytes), device(device) {
 
 Storage::~Storage() {
     switch (device.kind) {
-        case Device::Kind::cpu: CachingAllocator::host().deallocate(data); break;
+        case Device::Kind::cpu:
+            if (pinned) cuda_host_free(data);
+            else CachingAllocator::host().deallocate(data);
+            break;
         case Device::Kind::emu: simt::device_free(data); break;
         case Device::Kind::cuda: cuda_free(data, device); break;
     }
@@ -100,6 +107,17 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
     impl->strides = contiguous_strides(shape);
     impl->dtype = dtype;
     impl->device = device;
+    return Tensor(std::move(impl));
+}
+
+Tensor Tensor::empty_pinned(const Shape& shape, DType dtype) {
+    for (int64_t size : shape)
+        KILN_CHECK(size >= 0, "empty_pinned: negative size in shape ", shape_str(shape));
+    auto impl = std::make_shared<TensorImpl>();
+    impl->storage = std::make_shared<Storage>(size_t(numel_of(shape)) * dtype_size(dtype), Device::cpu(), true);
+    impl->shape = shape;
+    impl->strides = contiguous_strides(shape);
+    impl->dtype = dtype;
     return Tensor(std::move(impl));
 }
 
@@ -230,6 +248,37 @@ void Tensor::copy_(const Tensor& source) {
                             shape());
         });
     });
+}
+
+// ---------------------------------------------------------------- pinned memory and streams
+
+bool Tensor::is_pinned() const { return storage()->pinned; }
+
+Tensor Tensor::pin_memory() const {
+    KILN_CHECK(defined(), "pin_memory: tensor is undefined");
+    KILN_CHECK(device().is_cpu(), "pin_memory: the tensor is on ", device().str(), "; only cpu tensors can be pinned");
+    KILN_CHECK(!requires_grad(), "pin_memory: the tensor requires grad; pin data (inputs, batches), or detach() first");
+    if (is_pinned()) return *this;
+    Tensor out = empty_pinned(shape(), dtype());
+    out.copy_(*this);
+    return out;
+}
+
+void Tensor::record_stream(const Stream& stream) const {
+    const Device d = device();
+    if (d.kind == Device::Kind::cuda) {
+        KILN_CHECK(stream.device() == d, "record_stream: the tensor is on ", d.str(), ", the stream on ",
+                   stream.device().str());
+        cuda_record_stream(storage()->data, d, stream.native_handle());
+    } else if (is_pinned()) {
+        KILN_CHECK(stream.device().kind == Device::Kind::cuda, "record_stream: a pinned tensor is copied by cuda "
+                   "streams, got a stream on ", stream.device().str());
+        cuda_host_record_stream(storage()->data, stream.native_handle());
+    } else {
+        KILN_CHECK(d.kind == Device::Kind::emu, "record_stream: the tensor is on cpu and not pinned; no stream uses it");
+        KILN_CHECK(stream.device() == d, "record_stream: the tensor is on emu, the stream on ", stream.device().str());
+        // emu: every launch has finished when it returns; nothing to order
+    }
 }
 
 // ---------------------------------------------------------------- autograd state

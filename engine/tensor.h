@@ -22,21 +22,25 @@ using Shape = std::vector<int64_t>;
 
 class Generator;
 class Node;
+class Stream;
 struct TensorImpl;
 
-// Memory of one tensor or of several views of it.
+// Memory of one tensor or of several views of it. `pinned`: page-locked host
+// memory (device cpu) for asynchronous copies to and from a GPU.
 struct Storage {
     void* data = nullptr;
     size_t bytes = 0;
     Device device;
-    Storage(size_t bytes, Device device);
+    bool pinned = false;
+    Storage(size_t bytes, Device device, bool pinned = false);
     ~Storage();
     Storage(const Storage&) = delete;
     Storage& operator=(const Storage&) = delete;
 };
 
 int64_t numel_of(const Shape& shape);
-// Copies raw bytes between devices (host memcpy for cpu and emu, cudaMemcpy for cuda).
+// Copies raw bytes between devices (host memcpy for cpu and emu; for cuda a
+// copy on the current stream that returns once finished, engine/cuda_device.h).
 void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes);
 Shape contiguous_strides(const Shape& shape);
 
@@ -50,6 +54,8 @@ public:
     static Tensor zeros(const Shape& shape, DType dtype = DType::float32, Device device = Device::cpu());
     static Tensor ones(const Shape& shape, DType dtype = DType::float32, Device device = Device::cpu());
     static Tensor full(const Shape& shape, double value, DType dtype = DType::float32, Device device = Device::cpu());
+    // A cpu tensor in pinned host memory (see pin_memory).
+    static Tensor empty_pinned(const Shape& shape, DType dtype = DType::float32);
     static Tensor scalar(double value, DType dtype = DType::float32);  // 0-d
     // [start, start+step, ...) below end
     static Tensor arange(double start, double end, double step = 1, DType dtype = DType::float32);
@@ -84,11 +90,33 @@ public:
     double item() const;                        // numel() must be 1
     std::vector<double> to_vector() const;      // row-major copy of the values
     Tensor to(DType dtype) const;               // converted copy (or *this when equal)
-    Tensor to(Device device) const;             // copy on another device (or *this when equal); differentiable
+    // A copy on another device (or *this when equal); differentiable. Copies
+    // to and from cuda run on the current stream of the cuda side
+    // (engine/stream.h) and return once finished, unless `non_blocking` and
+    // the host side is pinned: then the copy may still be running (order work
+    // on the stream after it, or synchronise before reading on the host). A
+    // non-blocking copy from cuda to cpu lands in pinned memory so that it can
+    // run that way (as PyTorch). Device to device copies are stream-ordered.
+    Tensor to(Device device, bool non_blocking = false) const;
     Tensor clone() const;                       // contiguous copy, same graph
     Tensor contiguous() const;                  // *this if already contiguous
     void fill_(double value);                   // in place, outside autograd
     void copy_(const Tensor& source);           // in place, same shape, outside autograd
+
+    // --- pinned memory and streams (engine/stream.h) ---
+    // A copy in pinned (page-locked) host memory, from a caching allocator
+    // over cudaHostAlloc, or *this when already pinned. cpu tensors only, and
+    // not ones that require grad (pin data: inputs and batches). Needs a
+    // usable GPU: without one, the one-line "cuda: no GPU" error (in a build
+    // without nvcc, "no CUDA backend").
+    Tensor pin_memory() const;
+    bool is_pinned() const;
+    // The tensor's memory is used by work on `stream` (PyTorch's
+    // record_stream): when the tensor is freed, its block is not reused
+    // before that work has finished. Needed when a cuda tensor allocated on
+    // one stream is used on another; also for pinned tensors; nothing to do
+    // on emu.
+    void record_stream(const Stream& stream) const;
 
     // --- views (share storage; see engine/ops/view.cpp) ---
     Tensor reshape(const Shape& shape) const;   // a view when the strides allow, else a copy

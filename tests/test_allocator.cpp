@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <vector>
 
 #include "engine/allocator.h"
 #include "engine/tensor.h"
@@ -72,4 +73,180 @@ TEST_CASE("a caching allocator over another memory source (as each GPU's) reuses
     }
     CHECK(source_calls == 2);
     CHECK(release_calls == 2);
+}
+
+// ---- stream-ordered reuse (engine/allocator.h), with fake events the test completes ----
+
+namespace {
+struct FakeEvent {
+    StreamHandle stream;
+    bool done = false;
+};
+std::vector<FakeEvent*> live_events;
+int recorded_events = 0, waited_events = 0;
+bool refuse_events = false;
+int fake_stream_a = 0, fake_stream_b = 0;  // their addresses are the streams
+StreamHandle stream_a = &fake_stream_a, stream_b = &fake_stream_b;
+
+void* fake_record(StreamHandle stream, int) {
+    if (refuse_events) return nullptr;
+    ++recorded_events;
+    live_events.push_back(new FakeEvent{stream});
+    return live_events.back();
+}
+bool fake_done(void* event, int) { return static_cast<FakeEvent*>(event)->done; }
+void fake_wait(void* event, int) {
+    ++waited_events;
+    static_cast<FakeEvent*>(event)->done = true;
+}
+void fake_destroy(void* event, int) {
+    std::erase(live_events, static_cast<FakeEvent*>(event));
+    delete static_cast<FakeEvent*>(event);
+}
+// The work queued so far on `stream` finishes.
+void finish(StreamHandle stream) {
+    for (FakeEvent* event : live_events)
+        if (event->stream == stream) event->done = true;
+}
+void reset_fake_events() {
+    recorded_events = waited_events = 0;
+    refuse_events = false;
+}
+
+constexpr StreamOrder fake_device_order{false, fake_record, fake_done, fake_wait, fake_destroy};
+constexpr StreamOrder fake_pinned_order{true, fake_record, fake_done, fake_wait, fake_destroy};
+
+int live_blocks = 0, block_limit = 1 << 30;
+void* limited_source(size_t bytes, int) {
+    if (live_blocks >= block_limit) return nullptr;
+    ++live_blocks;
+    return std::malloc(bytes);
+}
+void limited_release(void* block, int) {
+    --live_blocks;
+    std::free(block);
+}
+}  // namespace
+
+TEST_CASE("streams: a freed block goes back to its own stream only, another stream gets a different block") {
+    reset_fake_events();
+    CachingAllocator allocator(counting_source, counting_release, 3, "test device", &fake_device_order);
+    void* a = allocator.allocate(5000, stream_a);
+    allocator.deallocate(a, stream_a);  // freed on its own stream: no event
+    CHECK(recorded_events == 0);
+    CHECK(allocator.stats().bytes_cached == CachingAllocator::size_class(5000));
+    void* b = allocator.allocate(5000, stream_b);  // stream b's kernels could overtake a's: not the same block
+    CHECK(b != a);
+    void* c = allocator.allocate(5000, stream_a);
+    CHECK(c == a);
+    allocator.deallocate(b, stream_b);
+    allocator.deallocate(c, stream_a);
+}
+
+TEST_CASE("streams: a block freed while another stream is current waits for that stream's work") {
+    reset_fake_events();
+    CachingAllocator allocator(counting_source, counting_release, 3, "test device", &fake_device_order);
+    void* a = allocator.allocate(5000, stream_a);
+    allocator.deallocate(a, stream_b);  // stream b may still be using it
+    CHECK(recorded_events == 1);
+    CHECK(allocator.stats().bytes_pending == CachingAllocator::size_class(5000));
+    CHECK(allocator.stats().bytes_cached == 0);
+    void* b = allocator.allocate(5000, stream_a);  // b's work has not finished: not reused yet
+    CHECK(b != a);
+    finish(stream_b);
+    void* c = allocator.allocate(5000, stream_a);  // now it is, on its owner stream
+    CHECK(c == a);
+    CHECK(allocator.stats().bytes_pending == 0);
+    CHECK(live_events.empty());  // the completed event was destroyed
+    allocator.deallocate(b, stream_a);
+    allocator.deallocate(c, stream_a);
+}
+
+TEST_CASE("streams: record_stream makes a free wait for every stream named, even when freed on the owner") {
+    reset_fake_events();
+    CachingAllocator allocator(counting_source, counting_release, 3, "test device", &fake_device_order);
+    void* a = allocator.allocate(5000, stream_a);
+    allocator.record_stream(a, stream_a);  // its own stream: nothing to add
+    allocator.record_stream(a, stream_b);
+    allocator.record_stream(a, stream_b);  // named twice: one event
+    allocator.deallocate(a, stream_a);
+    CHECK(recorded_events == 1);
+    REQUIRE(live_events.size() == 1);
+    CHECK(live_events[0]->stream == stream_b);
+    CHECK(allocator.allocate(5000, stream_a) != a);
+    finish(stream_b);
+    CHECK(allocator.allocate(5000, stream_a) == a);
+}
+
+TEST_CASE("streams: pinned host blocks wait for every stream that copied them, the default stream included") {
+    reset_fake_events();
+    CachingAllocator allocator(counting_source, counting_release, 3, "test pinned", &fake_pinned_order);
+    void* a = allocator.allocate(5000);
+    allocator.record_stream(a, nullptr);  // an asynchronous copy on the legacy default stream
+    allocator.deallocate(a);
+    CHECK(recorded_events == 1);
+    CHECK(allocator.stats().bytes_pending > 0);
+    void* b = allocator.allocate(5000);
+    CHECK(b != a);
+    finish(nullptr);
+    CHECK(allocator.allocate(5000) == a);
+    allocator.deallocate(b);
+    void* c = allocator.allocate(5000);  // never used by a stream: reused at once
+    CHECK(c == b);
+}
+
+TEST_CASE("streams: a destroyed stream's blocks go to the default stream") {
+    reset_fake_events();
+    CachingAllocator allocator(counting_source, counting_release, 3, "test device", &fake_device_order);
+    void* cached = allocator.allocate(5000, stream_a);
+    void* held = allocator.allocate(9000, stream_a);
+    allocator.record_stream(held, stream_b);
+    allocator.deallocate(cached, stream_a);
+    allocator.retire_stream(stream_a);
+    allocator.retire_stream(stream_b);  // b finished too: held needs no event any more
+    CHECK(allocator.allocate(5000, nullptr) == cached);
+    allocator.deallocate(held, nullptr);
+    CHECK(recorded_events == 0);
+    CHECK(allocator.allocate(9000, nullptr) == held);
+}
+
+TEST_CASE("streams: out of memory waits for the pending blocks, releases the cache and retries") {
+    reset_fake_events();
+    live_blocks = 0;
+    block_limit = 1;
+    {
+        CachingAllocator allocator(limited_source, limited_release, 0, "test device", &fake_device_order);
+        void* a = allocator.allocate(5000, stream_a);
+        allocator.deallocate(a, stream_b);  // pending on b
+        void* b = allocator.allocate(20000, stream_a);  // the source is full: wait for b, free a, retry
+        CHECK(b != nullptr);
+        CHECK(waited_events == 1);
+        CHECK(live_blocks == 1);
+        CHECK(allocator.stats().bytes_pending == 0);
+        allocator.deallocate(b, stream_a);
+    }
+    block_limit = 1 << 30;
+    CHECK(live_blocks == 0);
+}
+
+TEST_CASE("streams: a block whose reuse cannot be ordered (no event) goes back to its source") {
+    reset_fake_events();
+    source_calls = release_calls = 0;
+    CachingAllocator allocator(counting_source, counting_release, 3, "test device", &fake_device_order);
+    void* a = allocator.allocate(5000, stream_a);
+    refuse_events = true;
+    allocator.deallocate(a, stream_b);
+    CHECK(release_calls == 1);
+    CHECK(allocator.stats().bytes_pending == 0);
+    CHECK(allocator.stats().bytes_cached == 0);
+    refuse_events = false;
+}
+
+TEST_CASE("streams: an allocator without stream hooks (host memory) ignores streams") {
+    CachingAllocator allocator;
+    void* a = allocator.allocate(5000, stream_a);
+    allocator.record_stream(a, stream_b);
+    allocator.deallocate(a, stream_b);
+    CHECK(allocator.stats().bytes_pending == 0);
+    CHECK(allocator.allocate(5000, stream_b) == a);
 }

@@ -40,6 +40,7 @@ Scores predict(Module& model, const data::ImageDataset& dataset, const std::vect
     options.sampler = data::SamplerKind::sequential;
     options.mean = mean;
     options.std = std;
+    options.pin_memory = device.kind == Device::Kind::cuda;  // non-blocking copies to the GPU (data/loader.h)
     data::DataLoader loader(dataset, subset, options);
     loader.start_epoch(0);
     model.eval();
@@ -49,8 +50,9 @@ Scores predict(Module& model, const data::ImageDataset& dataset, const std::vect
     double loss_sum = 0;
     data::Batch batch;
     while (loader.next(batch)) {
-        const Tensor logits = model(batch.images.to(device));
-        if (criterion) loss_sum += (*criterion)(logits, batch.labels.to(device)).item() * double(batch.indices.size());
+        const Tensor logits = model(batch.images.to(device, options.pin_memory));
+        if (criterion)
+            loss_sum += (*criterion)(logits, batch.labels.to(device, options.pin_memory)).item() * double(batch.indices.size());
         for (double p : softmax(logits, 1).to(Device::cpu()).to_vector()) scores.probs.push_back(float(p));
         for (double l : batch.labels.to_vector()) scores.labels.push_back(int64_t(l));
     }

@@ -346,6 +346,8 @@ TrainResult run_loop(Run& r, int64_t stop_after, const optim::OptimizerState* sa
     lo.seed = c.seed;
     lo.sampler = data::parse_sampler(c.sampler);
     lo.mean = r.mean, lo.std = r.std;
+    // On a GPU the batches are built in pinned memory and copied without waiting (data/loader.h).
+    lo.pin_memory = r.device.kind == Device::Kind::cuda;
     const data::AugmentConfig augment = data::parse_augment(c.augment);
     lo.augment = augment.geometric() || c.augment != "none";
     lo.augmentation = c.defect_augment.empty()
@@ -385,8 +387,8 @@ TrainResult run_loop(Run& r, int64_t stop_after, const optim::OptimizerState* sa
             const int64_t b = k - 1;
             if (r.schedule) schedule_batch(r, r.epoch, b, batches);
             manual_seed(batch_seed(c.seed, r.epoch, b));
-            const Tensor logits = (*r.model)(batch.images.to(r.device));
-            const Tensor loss = (*r.criterion)(logits, batch.labels.to(r.device));
+            const Tensor logits = (*r.model)(batch.images.to(r.device, lo.pin_memory));
+            const Tensor loss = (*r.criterion)(logits, batch.labels.to(r.device, lo.pin_memory));
             const double value = loss.item();
             if (!std::isfinite(value)) {
                 progress.clear();

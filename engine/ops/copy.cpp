@@ -1,6 +1,9 @@
 // contiguous, clone, to(dtype), to(device): copies that keep the graph.
 //   backward: dx = dy (converted back to x's dtype or moved back to x's device)
+// to(device) with cuda on one side: cuda_copy_bytes (engine/cuda_device.h:
+// the current stream, pinned memory, when it waits).
 #include "engine/autograd.h"
+#include "engine/cuda_device.h"
 #include "engine/ops.h"
 #include "engine/ops/checks.h"
 #include "engine/ops/registry.h"
@@ -46,12 +49,22 @@ private:
 
 }  // namespace
 
-Tensor Tensor::to(Device target) const {
+Tensor Tensor::to(Device target, bool non_blocking) const {
     check_tensor("to_device", "x", *this, Devices::all);
     if (target == device()) return *this;
     const Tensor source = detach().contiguous();
-    Tensor out = Tensor::empty(shape(), dtype(), target);
-    copy_bytes(out.raw_data(), target, source.raw_data(), device(), size_t(numel()) * dtype_size(dtype()));
+    const bool with_cuda = target.kind == Device::Kind::cuda || device().kind == Device::Kind::cuda;
+    // Pinned memory lets a copy from the GPU run asynchronously; PyTorch allocates it for this too.
+    Tensor out = non_blocking && with_cuda && target.is_cpu() ? Tensor::empty_pinned(shape(), dtype())
+                                                               : Tensor::empty(shape(), dtype(), target);
+    const size_t bytes = size_t(numel()) * dtype_size(dtype());
+    if (!with_cuda) {
+        copy_bytes(out.raw_data(), target, source.raw_data(), device(), bytes);
+    } else if (bytes > 0) {
+        const Tensor& host = target.kind == Device::Kind::cuda ? source : out;  // (device to device: not pinned)
+        cuda_copy_bytes(out.raw_data(), target, source.raw_data(), device(), bytes, non_blocking,
+                        host.is_pinned() ? host.storage()->data : nullptr);
+    }
     if (needs_grad({*this})) record(out, std::make_shared<ToDeviceBackward>(device()), {*this});
     return out;
 }

@@ -111,6 +111,7 @@ thread_local const void* scheduler_stack_bottom = nullptr;
 thread_local size_t scheduler_stack_size = 0;
 #endif
 std::atomic<uint64_t> launches{0};
+thread_local Stream* current_stream_of_thread = nullptr;  // null: the default stream
 
 std::string index_str(Dim3 d) { return str("(", d.x, ", ", d.y, ", ", d.z, ")"); }
 std::string site_str(const std::source_location& site) { return str(site.file_name(), ":", site.line()); }
@@ -397,6 +398,7 @@ void launch(const char* kernel_name, Dim3 grid, Dim3 block_dim, size_t dynamic_s
     KILN_CHECK(!current_block, "emu: kernel ", kernel_name, " launched from inside a kernel (dynamic parallelism is not emulated)");
     check_launch(kernel_name, grid, block_dim, dynamic_shared_bytes);
     ++launches;
+    ++current_stream().launches;
     static thread_local StackPool stacks;  // fiber stacks are reused across launches: mmap per launch dominated
     std::mt19937_64 random(schedule_seed);
     Block block;
@@ -464,6 +466,13 @@ uint64_t warp_collective(WarpOp op, unsigned mask, uint64_t value, int argument,
 }
 
 uint64_t launch_count() { return launches.load(); }
+
+Stream& default_stream() {
+    static Stream stream;
+    return stream;
+}
+Stream& current_stream() { return current_stream_of_thread ? *current_stream_of_thread : default_stream(); }
+void set_current_stream(Stream* stream) { current_stream_of_thread = stream; }
 
 DebugThread debug_thread;
 

@@ -23,6 +23,7 @@
 //   different barriers, is reported as barrier divergence (not a hang).
 // - Exceptions never cross a fiber boundary: they are caught in the fiber and
 //   rethrown by the launcher, naming the kernel and the thread.
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -83,6 +84,20 @@ uint64_t warp_collective(WarpOp op, unsigned mask, uint64_t value, int argument,
 
 // Launches so far in this process (for tests and the kernel walkthrough).
 uint64_t launch_count();
+
+// ---- streams ----
+// A launch runs to completion before launch() returns, which is one valid
+// schedule of any CUDA stream, so an emu stream orders nothing: it is a label
+// that counts the launches made while it was current on the launching thread.
+// kiln::Stream (engine/stream.h) owns them and StreamGuard sets the current
+// one, as on cuda; the count lets tests check that launches follow the guard.
+struct Stream {
+    std::atomic<uint64_t> launches{0};
+};
+Stream& default_stream();
+// This thread's current stream: the default stream until set.
+Stream& current_stream();
+void set_current_stream(Stream* stream);  // null: the default stream
 
 // The CUDA thread running now, for debuggers: gdb can test it in a breakpoint
 // condition without calling a function on a fiber's stack, e.g.

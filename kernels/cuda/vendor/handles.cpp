@@ -9,31 +9,55 @@
 #include <vector>
 
 #include "kernels/common/error.h"
+#include "kernels/cuda/current_stream.h"
+#include "kernels/cuda/vendor/streams.h"
 
 namespace kiln::vendor {
 
 namespace {
 
+// What each stream that ran a vendor routine keeps: work on two streams may
+// overlap, so they must not share scratch memory.
+struct StreamState {
+    void* workspace = nullptr;  // cuDNN's algorithms, batch norm's scratch
+    size_t workspace_bytes = 0;
+    void* cublas_workspace = nullptr;
+};
+
 struct DeviceState {
     cublasHandle_t cublas = nullptr;
+    cudaStream_t cublas_stream = nullptr;  // the stream and workspace the cuBLAS handle was last set to
+    bool cublas_stream_set = false;
 #if KILN_HAVE_CUDNN
     cudnnHandle_t cudnn = nullptr;
 #endif
-    void* workspace = nullptr;
-    size_t workspace_bytes = 0;
+    std::map<cudaStream_t, StreamState> streams;
     // (is double, value) -> a device array of that value and its length
     std::map<std::pair<bool, double>, std::pair<void*, int64_t>> constants;
 };
 
 std::mutex state_mutex;
 
-// The current device's state (never destroyed: see handles.h).
+std::map<int, DeviceState>& states() {
+    static auto* states = new std::map<int, DeviceState>();  // never destroyed: see handles.h
+    return *states;
+}
+
+// The current device's state.
 DeviceState& current_state() {
-    static auto* states = new std::map<int, DeviceState>();
     int device = 0;
     check(cudaGetDevice(&device), "cudaGetDevice");
     std::lock_guard lock(state_mutex);
-    return (*states)[device];
+    return states()[device];
+}
+
+// cuBLAS's recommended workspace (cublasSetWorkspace): 32 MiB on Hopper
+// (sm_90) and later, 4 MiB before.
+size_t cublas_workspace_bytes() {
+    int device = 0, major = 0;
+    check(cudaGetDevice(&device), "cudaGetDevice");
+    check(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device), "cudaDeviceGetAttribute");
+    return (major >= 9 ? size_t(32) : size_t(4)) << 20;
 }
 
 // The reason a library call failed when the GPU itself is not usable
@@ -70,11 +94,25 @@ cublasHandle_t cublas_handle() {
         // Full FP32: no TF32 tensor cores, so SGEMM results compare with the hand-written kernels'.
         check(cublasSetMathMode(state.cublas, CUBLAS_DEFAULT_MATH), "cublasSetMathMode");
     }
+    const cudaStream_t stream = cuda::current_stream();
+    if (!state.cublas_stream_set || state.cublas_stream != stream) {
+        check(cublasSetStream(state.cublas, stream), "cublasSetStream");
+        // cublasSetStream puts the handle back on cuBLAS's default workspace,
+        // which every stream of the handle would share: each stream gets its
+        // own (as PyTorch does, per handle and stream).
+        StreamState& on_stream = state.streams[stream];
+        const size_t bytes = cublas_workspace_bytes();
+        if (!on_stream.cublas_workspace)
+            check(cudaMalloc(&on_stream.cublas_workspace, bytes), "cudaMalloc (cuBLAS workspace)");
+        check(cublasSetWorkspace(state.cublas, on_stream.cublas_workspace, bytes), "cublasSetWorkspace");
+        state.cublas_stream = stream;
+        state.cublas_stream_set = true;
+    }
     return state.cublas;
 }
 
 void* workspace(size_t bytes) {
-    DeviceState& state = current_state();
+    StreamState& state = current_state().streams[cuda::current_stream()];
     if (bytes > state.workspace_bytes) {
         constexpr size_t granule = size_t(1) << 20;  // grow in MiB steps: fewer regrowths as shapes vary
         const size_t size = (bytes + granule - 1) / granule * granule;
@@ -87,6 +125,18 @@ void* workspace(size_t bytes) {
     return state.workspace;
 }
 
+void release_stream(void* stream) {
+    std::lock_guard lock(state_mutex);
+    for (auto& [device, state] : states()) {
+        auto found = state.streams.find(static_cast<cudaStream_t>(stream));
+        if (found == state.streams.end()) continue;
+        cudaFree(found->second.workspace);  // (never throws: called while a stream is destroyed)
+        cudaFree(found->second.cublas_workspace);
+        state.streams.erase(found);
+        if (state.cublas_stream == stream) state.cublas_stream_set = false;  // set again before the next call
+    }
+}
+
 #if KILN_HAVE_CUDNN
 
 void check(cudnnStatus_t status, const char* what) {
@@ -96,6 +146,7 @@ void check(cudnnStatus_t status, const char* what) {
 cudnnHandle_t cudnn_handle() {
     DeviceState& state = current_state();
     if (!state.cudnn) check(cudnnCreate(&state.cudnn), "cudnnCreate");
+    check(cudnnSetStream(state.cudnn, cuda::current_stream()), "cudnnSetStream");
     return state.cudnn;
 }
 
@@ -108,9 +159,12 @@ const T* constant_array(T value, int64_t count) {
         pointer = nullptr;
         length = 0;
         check(cudaMalloc(&pointer, size_t(count) * sizeof(T)), "cudaMalloc (vendor constants)");
+        // Shared by every stream from now on: complete before any of them reads it.
         const std::vector<T> host(size_t(count), value);
-        check(cudaMemcpy(pointer, host.data(), size_t(count) * sizeof(T), cudaMemcpyHostToDevice),
-              "cudaMemcpy (vendor constants)");
+        const cudaStream_t stream = cuda::current_stream();
+        check(cudaMemcpyAsync(pointer, host.data(), size_t(count) * sizeof(T), cudaMemcpyHostToDevice, stream),
+              "cudaMemcpyAsync (vendor constants)");
+        check(cudaStreamSynchronize(stream), "cudaStreamSynchronize (vendor constants)");
         length = count;
     }
     return static_cast<const T*>(pointer);

@@ -5,16 +5,23 @@
 // Handles: one cuBLAS handle and one cuDNN handle per CUDA device, created at
 // the first call on that device and reused for the life of the process (never
 // destroyed: destroying them from static destructors races the CUDA runtime's
-// own teardown). They run on the default stream, in order with kiln's
-// hand-written kernels. One thread at a time: kiln's ops run on the calling
-// thread, and these handles are not meant to be shared by concurrent threads.
+// own teardown). Each call runs on the current stream (kernels/cuda/
+// current_stream.h), in order with kiln's hand-written kernels there:
+// cudnn_handle() and cublas_handle() set their handle's stream to it. One
+// thread at a time: kiln's ops run on the calling thread, and these handles
+// are not meant to be shared by concurrent threads.
 //
-// Workspace: a per-device workspace cache. cuDNN's convolution algorithms
-// need scratch memory; kiln has no caching allocator for device memory yet,
-// so each device keeps one buffer (cudaMalloc) that grows to the largest
-// request and is reused by every later call. Reuse is safe because all work
-// is on one stream; growing frees the old buffer with cudaFree, which waits
-// for the device first.
+// Workspace: per device and stream. cuDNN's convolution algorithms need
+// scratch memory, and two streams' calls may overlap, so each stream keeps
+// one buffer (cudaMalloc) that grows to the largest request and is reused by
+// every later call on that stream (in stream order, so reuse is safe);
+// growing frees the old buffer with cudaFree, which waits for the device
+// first. cuBLAS gets a workspace per stream too (cublasSetWorkspace, its
+// recommended size), as cublasSetStream would otherwise put every stream on
+// the handle's one default workspace. A destroyed kiln::Stream frees its
+// buffers (kernels/cuda/vendor/streams.h). These are a few long-lived buffers,
+// not per-call allocations, so they do not go through the engine's caching
+// allocator (kernels/ cannot reach it).
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
@@ -33,11 +40,11 @@ namespace kiln::vendor {
 void check(cudaError_t status, const char* what);
 void check(cublasStatus_t status, const char* what);
 
-// The current device's cuBLAS handle.
+// The current device's cuBLAS handle, set to the current stream and its workspace.
 cublasHandle_t cublas_handle();
 
-// The current device's workspace, at least `bytes` long (valid until the next
-// call on this device asks for more).
+// The workspace of the current device and stream, at least `bytes` long
+// (valid until the next call on this stream asks for more).
 void* workspace(size_t bytes);
 
 // Never more workspace than this for one cuDNN call: an algorithm that wants
@@ -48,7 +55,7 @@ constexpr size_t max_workspace_bytes = size_t(1) << 30;
 #if KILN_HAVE_CUDNN
 void check(cudnnStatus_t status, const char* what);
 
-// The current device's cuDNN handle.
+// The current device's cuDNN handle, set to the current stream.
 cudnnHandle_t cudnn_handle();
 
 // A cached device array of at least `count` values `value` of T (batch norm's

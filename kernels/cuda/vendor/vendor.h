@@ -2,7 +2,7 @@
 // kiln::vendor: NVIDIA's libraries behind the same kernel API as the
 // hand-written kernels (kernels/cuda/*.h), for the vendor switch
 // (engine/vendor.h) and bench/kernels. Functions over raw device pointers of
-// the current CUDA device, on the default stream, like the hand-written
+// the current CUDA device, on its current stream, like the hand-written
 // kernels; arguments were checked by the engine. Every backward ADDS into its
 // outputs (beta = 1), as the hand-written ones do.
 //

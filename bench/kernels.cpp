@@ -266,68 +266,103 @@ void add_conv_cases(std::vector<Case>& cases, const Settings& settings, const st
     }
 }
 
-// Batch norm over a conv's output [N, C, S]: training forward, backward.
+// Batch norm over a conv's output [N, C, S]: training forward, backward; and
+// the same fused with the relu that follows it (batch_norm_relu: one kernel
+// writes max(0, bn(x)), the backward masks dy with y > 0 as it reads it)
+// against batch norm followed by the activation as separate calls: cuDNN's
+// batch norm then cuDNN's relu on a GPU (kernels/cuda/vendor/batch_norm.h),
+// the cpu batch norm then the cpu relu on emu.
 void add_batch_norm_cases(std::vector<Case>& cases, const Settings& settings, const std::string& net, int64_t input,
                           const std::string& layer, int64_t N, int64_t C, int64_t S) {
+    using kiln::math::BatchNormActivation;
     const Tensor x = Tensor::randn({N, C, S}) * 2 + 1, weight = Tensor::randn({C}), bias = Tensor::randn({C});
     const Tensor dy = Tensor::randn({N, C, S});
-    const bool vendor = settings.vendor_reference(VendorOp::batch_norm);
-    const Device reference_device = settings.reference_device(VendorOp::batch_norm);
+    const bool vendor = settings.vendor_reference(VendorOp::batch_norm) && settings.vendor_reference(VendorOp::activation);
+    const Device reference_device = vendor ? settings.device : Device::cpu();
     const double tensor_bytes = 4.0 * double(x.numel());
+    const kiln::math::UnaryParams relu_params;
     constexpr double momentum = 0.1, eps = 1e-5;
-    for (bool forward : {true, false}) {
-        const auto side = [&](Device d, bool use_vendor) {
-            const Tensor xd = x.to(d), wd = weight.to(d), bd = bias.to(d), dyd = dy.to(d);
-            const Tensor y = Tensor::zeros(x.shape(), DType::float32, d);
-            const Tensor mean = Tensor::zeros({C}, DType::float32, d), rstd = Tensor::zeros({C}, DType::float32, d);
-            const Tensor dx = Tensor::zeros(x.shape(), DType::float32, d);
-            const Tensor dweight = Tensor::zeros({C}, DType::float32, d), dbias = Tensor::zeros({C}, DType::float32, d);
-            // The training forward; the backward needs its mean and rstd.
-            const std::function<void()> run_forward = [=] {
-                if (use_vendor)
-                    KILN_ON_CUDNN(batch_norm_forward_training, data(y), data(mean), data(rstd), static_cast<float*>(nullptr),
-                                  static_cast<float*>(nullptr), data(xd), data(wd), data(bd), N, C, S, momentum, eps);
-                else {
+    for (BatchNormActivation activation : {BatchNormActivation::none, BatchNormActivation::relu}) {
+        const bool fused = activation == BatchNormActivation::relu;
+        for (bool forward : {true, false}) {
+            // hand: the kernels with `activation`; reference: vendor (or cpu) batch norm, then (fused) the relu as its own call
+            const auto side = [&](Device d, bool is_reference) {
+                const bool use_vendor = is_reference && vendor;
+                const Tensor xd = x.to(d), wd = weight.to(d), bd = bias.to(d), dyd = dy.to(d);
+                const Tensor y = Tensor::zeros(x.shape(), DType::float32, d);
+                const Tensor mean = Tensor::zeros({C}, DType::float32, d), rstd = Tensor::zeros({C}, DType::float32, d);
+                const Tensor dx = Tensor::zeros(x.shape(), DType::float32, d);
+                const Tensor dweight = Tensor::zeros({C}, DType::float32, d), dbias = Tensor::zeros({C}, DType::float32, d);
+                // the reference's dz = dy relu'(y) between its two backward calls
+                const Tensor dz = fused && is_reference && !use_vendor ? Tensor::zeros(x.shape(), DType::float32, d) : Tensor();
+                const int64_t n = x.numel();
+                // The training forward; the backward needs its mean, rstd (and y).
+                const std::function<void()> run_forward = [=] {
+                    if (use_vendor) {  // cuDNN batch norm, then (fused) cuDNN's relu in place
+                        KILN_ON_CUDNN(batch_norm_forward_training, data(y), data(mean), data(rstd),
+                                      static_cast<float*>(nullptr), static_cast<float*>(nullptr), data(xd), data(wd),
+                                      data(bd), N, C, S, momentum, eps, activation);
+                        return;
+                    }
                     KILN_ON_BACKEND(d, batch_norm_batch_statistics, data(mean), data(rstd), static_cast<float*>(nullptr),
                                     static_cast<float*>(nullptr), data(xd), N, C, S, momentum, eps);
+                    if (!fused || !is_reference) {
+                        KILN_ON_BACKEND(d, batch_norm_forward, data(y), data(xd), data(mean), data(rstd), data(wd),
+                                        data(bd), N, C, S, activation);
+                        return;
+                    }
                     KILN_ON_BACKEND(d, batch_norm_forward, data(y), data(xd), data(mean), data(rstd), data(wd), data(bd),
-                                    N, C, S);
-                }
-            };
-            Side out_side;
-            out_side.kernel = use_vendor ? "cuDNN" : d.kind == Device::Kind::cpu ? "cpu" : "two-pass";
-            if (forward) {
-                out_side.run = run_forward;
-                out_side.outputs = {y, mean, rstd};
-            } else {
-                run_forward();
-                out_side.run = [=] {
-                    KILN_ON_BACKEND(d, batch_norm_backward, data(dx), data(dweight), data(dbias), data(dyd), data(xd),
-                                    data(mean), data(rstd), data(wd), N, C, S, true);
+                                    N, C, S, BatchNormActivation::none);
+                    KILN_ON_BACKEND(d, unary_forward, UnaryOp::relu, relu_params, data(y), data(y), n);
                 };
-                if (use_vendor)
+                Side out_side;
+                out_side.kernel = use_vendor ? (fused ? "cuDNN bn + activation" : "cuDNN")
+                                  : d.kind == Device::Kind::cpu ? (fused ? "cpu bn + relu" : "cpu")
+                                                                : (fused ? "fused two-pass" : "two-pass");
+                if (forward) {
+                    out_side.run = run_forward;
+                    out_side.outputs = {y, mean, rstd};
+                    return out_side;
+                }
+                run_forward();
+                out_side.outputs = {dx, dweight, dbias};
+                if (use_vendor)  // (fused) cuDNN's relu backward into scratch, then cuDNN's batch norm backward
                     out_side.run = [=] {
                         KILN_ON_CUDNN(batch_norm_backward, data(dx), data(dweight), data(dbias), data(dyd), data(xd),
-                                      data(mean), data(rstd), data(wd), N, C, S, true);
+                                      data(y), data(mean), data(rstd), data(wd), N, C, S, true, activation);
                     };
-                out_side.outputs = {dx, dweight, dbias};
-            }
-            return out_side;
-        };
-        Case c;
-        c.op = "batch_norm";
-        c.net = net;
-        c.input = std::to_string(input);
-        c.layer = layer;
-        c.pass = forward ? "forward (training)" : "backward";
-        c.shape = shape_text({N, C, S});
-        c.flops = (forward ? 6.0 : 10.0) * double(x.numel());  // a few FLOPs per element: memory-bound
-        c.bytes = forward ? 2 * tensor_bytes : 4 * tensor_bytes;  // fwd: x, y;  bwd: x, dy, dx (added into)
-        c.tolerance = settings.gpu() ? gpu_tolerance : emu_tolerance;
-        c.hand = side(settings.device, false);
-        c.reference = side(reference_device, vendor);
-        c.reference_is_vendor = vendor;
-        cases.push_back(std::move(c));
+                else if (fused && is_reference)  // relu backward into dz (added: zeroed first), then batch norm backward
+                    out_side.run = [=] {
+                        Tensor(dz).fill_(0);
+                        KILN_ON_BACKEND(d, unary_backward, UnaryOp::relu, relu_params, data(dz), data(dyd), data(y),
+                                        data(y), n);
+                        KILN_ON_BACKEND(d, batch_norm_backward, data(dx), data(dweight), data(dbias), data(dz), data(xd),
+                                        static_cast<float*>(nullptr), data(mean), data(rstd), data(wd), N, C, S, true,
+                                        BatchNormActivation::none);
+                    };
+                else
+                    out_side.run = [=] {
+                        KILN_ON_BACKEND(d, batch_norm_backward, data(dx), data(dweight), data(dbias), data(dyd), data(xd),
+                                        data(y), data(mean), data(rstd), data(wd), N, C, S, true, activation);
+                    };
+                return out_side;
+            };
+            Case c;
+            c.op = fused ? "batch_norm_relu" : "batch_norm";
+            c.net = net;
+            c.input = std::to_string(input);
+            c.layer = layer;
+            c.pass = forward ? "forward (training)" : "backward";
+            c.shape = shape_text({N, C, S});
+            c.flops = (forward ? 6.0 : 10.0) * double(x.numel()) + (fused ? double(x.numel()) : 0);  // memory-bound
+            // fwd: x, y;  bwd: x, dy, dx (added into), and y for the relu mask
+            c.bytes = forward ? 2 * tensor_bytes : (fused ? 5 : 4) * tensor_bytes;
+            c.tolerance = settings.gpu() ? gpu_tolerance : emu_tolerance;
+            c.hand = side(settings.device, false);
+            c.reference = side(reference_device, true);
+            c.reference_is_vendor = vendor;
+            cases.push_back(std::move(c));
+        }
     }
 }
 

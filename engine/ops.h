@@ -112,6 +112,11 @@ Tensor adaptive_avg_pool2d(const Tensor& x, std::array<int64_t, 2> output_size);
 // eval: normalise with running_mean and running_var (both required).
 Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
                   const Tensor& running_var, bool training, double momentum = 0.1, double eps = 1e-5);
+// relu(batch_norm(x, ...)) as one op, the same arguments and running update:
+// the same values bit for bit, without the normalised tensor in memory (the
+// backward masks dy with the output y > 0). Errors name batch_norm_relu.
+Tensor batch_norm_relu(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
+                       const Tensor& running_var, bool training, double momentum = 0.1, double eps = 1e-5);
 
 // ---- activations (engine/ops/activation.cpp; formulas in kernels/common/activation.h) ----
 Tensor relu(const Tensor& x);

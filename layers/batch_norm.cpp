@@ -18,11 +18,15 @@ BatchNorm2d::BatchNorm2d(int64_t num_features_, const BatchNormConfig& config_)
     num_batches_tracked = register_buffer("num_batches_tracked", Tensor::zeros({}, DType::int64));
 }
 
-Tensor BatchNorm2d::forward(const Tensor& x) {
+Tensor BatchNorm2d::forward(const Tensor& x) { return normalise(x, batch_norm); }
+
+Tensor BatchNorm2d::forward_relu(const Tensor& x) { return normalise(x, batch_norm_relu); }
+
+Tensor BatchNorm2d::normalise(const Tensor& x, BatchNormOp op) {
     KILN_CHECK(x.defined() && x.dim() == 4 && x.size(1) == num_features, "BatchNorm2d: expected input [N, ",
                num_features, ", H, W], got ", x.defined() ? shape_str(x.shape()) : "an undefined tensor");
     const bool training = is_training();
-    Tensor y = batch_norm(x, weight, bias, running_mean, running_var, training, config.momentum, config.eps);
+    Tensor y = op(x, weight, bias, running_mean, running_var, training, config.momentum, config.eps);
     if (training) {
         NoGradGuard no_grad;
         num_batches_tracked.fill_(num_batches_tracked.item() + 1);

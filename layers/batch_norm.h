@@ -23,6 +23,10 @@ public:
     explicit BatchNorm2d(int64_t num_features, const BatchNormConfig& config = {});
 
     Tensor forward(const Tensor& x) override;
+    // relu(forward(x)) as one batch_norm_relu op: the same bits and the same
+    // running-statistics update. Called through batch_norm_then
+    // (layers/fusion.h) when this module is followed by a ReLU.
+    Tensor forward_relu(const Tensor& x);
     std::string extra_repr() const override;
     int64_t forward_flops(const Shape& input, const Shape& output) const override;
 
@@ -30,6 +34,11 @@ public:
     BatchNormConfig config;
     Tensor weight, bias;  // undefined when !affine
     Tensor running_mean, running_var, num_batches_tracked;
+
+private:
+    using BatchNormOp = Tensor (*)(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, bool,
+                                   double, double);
+    Tensor normalise(const Tensor& x, BatchNormOp op);  // batch_norm or batch_norm_relu
 };
 
 }  // namespace kiln

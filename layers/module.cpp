@@ -37,6 +37,17 @@ void replace_in_place(const Tensor& tensor, const Tensor& converted) {
     impl.device = converted.device();
 }
 
+// compute(), with an error re-thrown as a ModuleError naming `module`.
+Tensor call_named(const Module& module, const std::function<Tensor()>& compute) {
+    try {
+        return compute();
+    } catch (const ModuleError&) {
+        throw;  // already names the innermost module
+    } catch (const Error& error) {
+        throw ModuleError(module.display_name() + ": " + bare_message(error));
+    }
+}
+
 }  // namespace
 
 std::string tuple_str(const std::array<int64_t, 2>& values) { return str("(", values[0], ", ", values[1], ")"); }
@@ -44,15 +55,17 @@ std::string tuple_str(const std::array<int64_t, 2>& values) { return str("(", va
 // ---------------------------------------------------------------- forward
 
 Tensor Module::operator()(const Tensor& x) {
-    Tensor out;
-    try {
-        out = forward(x);
-    } catch (const ModuleError&) {
-        throw;  // already names the innermost module
-    } catch (const Error& error) {
-        throw ModuleError(display_name() + ": " + bare_message(error));
-    }
+    const Tensor out = call_named(*this, [&] { return forward(x); });
     if (active_trace) active_trace->records_.push_back({this, x.defined() ? x.shape() : Shape{}, out.shape()});
+    return out;
+}
+
+Tensor Module::call_fused(Module& first, Module& second, const Tensor& x, const std::function<Tensor()>& fused) {
+    const Tensor out = call_named(first, fused);
+    if (active_trace) {
+        active_trace->records_.push_back({&first, x.defined() ? x.shape() : Shape{}, out.shape()});
+        active_trace->records_.push_back({&second, out.shape(), out.shape()});
+    }
     return out;
 }
 

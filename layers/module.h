@@ -49,6 +49,12 @@ public:
     // module in errors and reports to an active ForwardTrace.
     virtual Tensor forward(const Tensor& x) = 0;
     Tensor operator()(const Tensor& x);
+    // second(first(x)) computed by `fused` in one go (BatchNorm2d + ReLU as
+    // one batch_norm_relu op, layers/fusion.h), seen from outside as the two
+    // calls: an error names `first` (the one that can fail), and an active
+    // ForwardTrace records both modules, first then second, with the shapes
+    // the two calls would have had (the fusions keep the shape).
+    static Tensor call_fused(Module& first, Module& second, const Tensor& x, const std::function<Tensor()>& fused);
 
     // "Conv2d", "BatchNorm2d", "ResNet"
     const std::string& type_name() const { return type_name_; }

@@ -1,5 +1,7 @@
 #include "layers/residual.h"
 
+#include "layers/fusion.h"
+
 namespace kiln {
 
 std::shared_ptr<Sequential> make_downsample(int64_t in_channels, int64_t out_channels, int64_t stride,
@@ -21,7 +23,7 @@ BasicBlock::BasicBlock(int64_t in_channels, int64_t planes, int64_t stride, std:
 }
 
 Tensor BasicBlock::forward(const Tensor& x) {
-    Tensor out = (*relu)((*bn1)((*conv1)(x)));
+    Tensor out = batch_norm_then(*bn1, *relu, (*conv1)(x));  // relu(bn1(.)) as one op
     out = (*bn2)((*conv2)(out));
     const Tensor skip = downsample ? (*downsample)(x) : x;
     return (*relu)(out + skip);
@@ -46,8 +48,8 @@ Bottleneck::Bottleneck(int64_t in_channels, int64_t planes, int64_t stride, std:
 }
 
 Tensor Bottleneck::forward(const Tensor& x) {
-    Tensor out = (*relu)((*bn1)((*conv1)(x)));
-    out = (*relu)((*bn2)((*conv2)(out)));
+    Tensor out = batch_norm_then(*bn1, *relu, (*conv1)(x));  // relu(bn(.)) as one op
+    out = batch_norm_then(*bn2, *relu, (*conv2)(out));
     out = (*bn3)((*conv3)(out));
     const Tensor skip = downsample ? (*downsample)(x) : x;
     return (*relu)(out + skip);

@@ -1,5 +1,7 @@
 #include "layers/sequential.h"
 
+#include "layers/fusion.h"
+
 namespace kiln {
 
 Sequential::Sequential(std::vector<std::shared_ptr<Module>> modules) : Module("Sequential") {
@@ -22,8 +24,17 @@ Module& Sequential::operator[](size_t index) const {
 }
 
 Tensor Sequential::forward(const Tensor& x) {
+    const auto& children = named_children();
     Tensor out = x;
-    for (const auto& entry : named_children()) out = (*entry.second)(out);
+    for (size_t i = 0; i < children.size(); ++i) {
+        auto* bn = dynamic_cast<BatchNorm2d*>(children[i].second.get());
+        if (bn && i + 1 < children.size() && fuses_after_batch_norm(*children[i + 1].second)) {
+            out = batch_norm_then(*bn, *children[i + 1].second, out);
+            ++i;
+        } else {
+            out = (*children[i].second)(out);
+        }
+    }
     return out;
 }
 

@@ -2,6 +2,8 @@
 // Sequential: children called in order, each on the previous one's output.
 // Children added without a name are named by position ("0", "1", ...), as in
 // torch.nn.Sequential, which gives torchvision's "features.3.conv.1.weight".
+// A BatchNorm2d child followed by a ReLU child runs as one batch_norm_relu op
+// (layers/fusion.h): same results, one tensor and one pass fewer.
 // Also: Flatten and Identity, the two shape-only modules.
 #include <initializer_list>
 

@@ -1,6 +1,8 @@
-// Cases for batch_norm in training and eval mode, with and without affine
-// parameters. Running statistics are created inside each case function:
-// training updates them in place, and the function is called many times.
+// Cases for batch_norm and batch_norm_relu in training and eval mode, with
+// and without affine parameters. Running statistics are created inside each
+// case function: training updates them in place, and the function is called
+// many times. batch_norm_relu's cases use seeded random inputs: no output
+// lies within a finite-difference step of relu's kink at 0.
 #include "engine/op_cases/common.h"
 #include "engine/op_cases/op_cases.h"
 #include "engine/ops.h"
@@ -76,6 +78,63 @@ void add_batch_norm(std::vector<OpCase>& cases, std::vector<ErrorCase>& errors) 
                       "batch_norm: weight is float64 but x is float32"});
 }
 
+void add_batch_norm_relu(std::vector<OpCase>& cases, std::vector<ErrorCase>& errors) {
+    const std::pair<double, double> any{-1, 1}, gamma{0.5, 1.5};
+    auto training_with_stats = [](const Inputs& x) {
+        Tensor mean = Tensor::zeros({x[0].size(1)}, x[0].dtype(), x[0].device());
+        Tensor var = Tensor::ones({x[0].size(1)}, x[0].dtype(), x[0].device());
+        return batch_norm_relu(x[0], x[1], x[2], mean, var, true);
+    };
+    auto eval = [](const Inputs& x) {
+        return batch_norm_relu(x[0], x.size() > 1 ? x[1] : Tensor(), x.size() > 2 ? x[2] : Tensor(),
+                               running_mean_for(x[0]), running_var_for(x[0]), false);
+    };
+    cases.push_back({"batch_norm_relu", "training NCHW, odd C, affine, running stats", {{2, 5, 3, 4}, {5}, {5}},
+                     training_with_stats, {any, gamma, any}});
+    cases.push_back({"batch_norm_relu", "training, batch 1 with spatial dims", {{1, 3, 3, 5}, {3}, {3}},
+                     training_with_stats, {any, gamma, any}});
+    cases.push_back({"batch_norm_relu", "training [N, C], affine", {{7, 3}, {3}, {3}}, training_with_stats,
+                     {any, gamma, any}});
+    cases.push_back({"batch_norm_relu", "training, 297 values per channel (more than one 256-thread stride)",
+                     {{3, 3, 9, 11}, {3}, {3}}, training_with_stats, {any, gamma, any}});
+    cases.push_back({"batch_norm_relu", "training NCHW, no affine, no running stats", {{3, 3, 2, 3}},
+                     [](const Inputs& x) { return batch_norm_relu(x[0], Tensor(), Tensor(), Tensor(), Tensor(), true); }});
+    cases.push_back({"batch_norm_relu", "training NCHW, weight without bias, eps 1e-3", {{2, 3, 3, 3}, {3}},
+                     [](const Inputs& x) {
+                         return batch_norm_relu(x[0], x[1], Tensor(), Tensor(), Tensor(), true, 0.1, 1e-3);
+                     },
+                     {any, gamma}});
+    cases.push_back({"batch_norm_relu", "eval NCHW, odd C, affine", {{2, 5, 3, 3}, {5}, {5}}, eval, {any, gamma, any}});
+    cases.push_back({"batch_norm_relu", "eval, batch 1, no affine", {{1, 3, 2, 5}}, eval});
+
+    auto bn = [](const Shape& x, const Shape& weight, const Shape& bias, const Shape& mean, const Shape& var, bool training) {
+        auto make = [](const Shape& s) { return s.empty() ? Tensor() : f32(s); };
+        batch_norm_relu(f32(x), make(weight), make(bias), make(mean), make(var), training);
+    };
+    errors.push_back({"batch_norm_relu", "weight of wrong length", [bn] { bn({2, 3, 2, 2}, {4}, {3}, {}, {}, true); },
+                      "batch_norm_relu: weight must be [C] = [3] for x [2, 3, 2, 2], got [4]"});
+    errors.push_back({"batch_norm_relu", "running_mean of wrong length", [bn] { bn({2, 3}, {}, {}, {2}, {3}, true); },
+                      "batch_norm_relu: running_mean must be [C] = [3] for x [2, 3], got [2]"});
+    errors.push_back({"batch_norm_relu", "running_var without running_mean", [bn] { bn({2, 3}, {}, {}, {}, {3}, true); },
+                      "batch_norm_relu: running_mean and running_var must both be given or both be undefined"});
+    errors.push_back({"batch_norm_relu", "eval without running stats", [bn] { bn({2, 3, 1, 1}, {3}, {3}, {}, {}, false); },
+                      "batch_norm_relu: eval mode (training = false) needs running_mean and running_var"});
+    errors.push_back({"batch_norm_relu", "training on one value per channel", [bn] { bn({1, 3, 1, 1}, {}, {}, {}, {}, true); },
+                      "batch_norm_relu: Expected more than 1 value per channel when training, got input size [1, 3, 1, 1]"});
+    errors.push_back({"batch_norm_relu", "0-d input", [bn] { bn({}, {}, {}, {}, {}, true); },
+                      "batch_norm_relu: x must be [N, C] or [N, C, ...], got []"});
+    errors.push_back({"batch_norm_relu", "negative eps",
+                      [] { batch_norm_relu(f32({2, 3}), Tensor(), Tensor(), Tensor(), Tensor(), true, 0.1, -1); },
+                      "batch_norm_relu: eps must be non-negative, got -1"});
+    errors.push_back({"batch_norm_relu", "int64 x",
+                      [] { batch_norm_relu(i64({2, 3}), Tensor(), Tensor(), Tensor(), Tensor(), true); },
+                      "batch_norm_relu: argument x is int64, expected float32 or float64"});
+    errors.push_back({"batch_norm_relu", "float64 bias with float32 x",
+                      [] { batch_norm_relu(f32({2, 3}), f32({3}), f64({3}), Tensor(), Tensor(), true); },
+                      "batch_norm_relu: bias is float64 but x is float32"});
+}
+
 KILN_REGISTER_CASES(add_batch_norm);
+KILN_REGISTER_CASES(add_batch_norm_relu);
 
 }  // namespace kiln::case_tables

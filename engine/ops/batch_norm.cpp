@@ -4,9 +4,17 @@
 //   eval: running_mean and running_var.
 //   dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)),  dxhat = dy * gamma   (training)
 //   dx = dy * gamma * rstd                                                                (eval)
+// batch_norm_relu: y = relu(batch_norm(x, ...)) in one op, the same kernels
+// with their activation set to relu (kernels/common/batch_norm.h): the forward
+// writes max(0, bn(x)) in its one pass, and the backward takes dy through the
+// relu from the saved output y (dz = dy where y > 0) inside the batch norm
+// backward's reads. It saves x and y; batch_norm followed by relu would keep
+// the normalised tensor as well (relu's input), and read and write it once
+// more each way.
 // On a cuda device with the vendor switch on for batch_norm (engine/vendor.h),
 // cuDNN computes the training forward, the eval forward and the training
-// backward (kernels/cuda/vendor/batch_norm.h).
+// backward (kernels/cuda/vendor/batch_norm.h); for batch_norm_relu, followed
+// by cuDNN's relu (and preceded by its backward).
 #include "engine/autograd.h"
 #include "engine/ops.h"
 #include "engine/ops/checks.h"
@@ -17,6 +25,9 @@
 namespace kiln {
 
 KILN_REGISTER_OP(batch_norm);
+KILN_REGISTER_OP(batch_norm_relu);
+
+using math::BatchNormActivation;
 
 namespace {
 
@@ -30,14 +41,22 @@ T* data_or_null(const Tensor& t) {
     return t.defined() ? t.data<T>() : nullptr;
 }
 
+const char* op_name(BatchNormActivation activation) {
+    return activation == BatchNormActivation::relu ? "batch_norm_relu" : "batch_norm";
+}
+
 class BatchNormBackward : public Node {
 public:
-    BatchNormBackward(Tensor x, Tensor weight, Tensor mean, Tensor rstd, Extent extent, bool training)
-        : x_(std::move(x)), weight_(std::move(weight)), mean_(std::move(mean)), rstd_(std::move(rstd)),
-          extent_(extent), training_(training) {}
-    std::string name() const override { return "BatchNormBackward"; }
+    // y: the op's output (a detached alias), for the activation's backward; undefined without one.
+    BatchNormBackward(Tensor x, Tensor y, Tensor weight, Tensor mean, Tensor rstd, Extent extent, bool training,
+                      BatchNormActivation activation)
+        : x_(std::move(x)), y_(std::move(y)), weight_(std::move(weight)), mean_(std::move(mean)),
+          rstd_(std::move(rstd)), extent_(extent), training_(training), activation_(activation) {}
+    std::string name() const override {
+        return activation_ == BatchNormActivation::relu ? "BatchNormReluBackward" : "BatchNormBackward";
+    }
     void release_saved() override {
-        x_ = weight_ = mean_ = rstd_ = Tensor();
+        x_ = y_ = weight_ = mean_ = rstd_ = Tensor();
     }
     std::vector<Tensor> backward(const Tensor& dy) override {
         const Tensor dy_contiguous = dy.contiguous();
@@ -45,54 +64,55 @@ public:
         if (next[0]) dx = Tensor::zeros(x_.shape(), dy.dtype(), dy.device());
         if (next[1]) dweight = Tensor::zeros({extent_.C}, dy.dtype(), dy.device());
         if (next[2]) dbias = Tensor::zeros({extent_.C}, dy.dtype(), dy.device());
-        dispatch_floating(dy.dtype(), "batch_norm", [&]<typename T>() {
+        dispatch_floating(dy.dtype(), op_name(activation_), [&]<typename T>() {
             KILN_ON_VENDOR_OR_BACKEND(VendorOp::batch_norm, CUDNN, dy.device(), batch_norm_backward,
                                       data_or_null<T>(dx), data_or_null<T>(dweight), data_or_null<T>(dbias),
-                                      dy_contiguous.data<T>(), x_.data<T>(), mean_.data<T>(), rstd_.data<T>(),
-                                      data_or_null<T>(weight_), extent_.N, extent_.C, extent_.S, training_);
+                                      dy_contiguous.data<T>(), x_.data<T>(), data_or_null<T>(y_), mean_.data<T>(),
+                                      rstd_.data<T>(), data_or_null<T>(weight_), extent_.N, extent_.C, extent_.S,
+                                      training_, activation_);
         });
         return {dx, dweight, dbias};
     }
 
 private:
-    Tensor x_, weight_;   // detached, contiguous; weight undefined without affine
-    Tensor mean_, rstd_;  // [C], what the forward normalised with
+    Tensor x_, y_, weight_;  // detached, contiguous; y undefined without an activation, weight without affine
+    Tensor mean_, rstd_;     // [C], what the forward normalised with
     Extent extent_;
     bool training_;
+    BatchNormActivation activation_;
 };
 
 // A [C] parameter or statistic: undefined, or of x's dtype and device and length C.
-void check_channel_tensor(const char* arg, const Tensor& t, const Tensor& x) {
+void check_channel_tensor(const char* op, const char* arg, const Tensor& t, const Tensor& x) {
     if (!t.defined()) return;
-    check_floating("batch_norm", arg, t, Devices::all);
-    check_same_kind("batch_norm", arg, t, "x", x);
-    KILN_CHECK(t.shape() == Shape{x.size(1)}, "batch_norm: ", arg, " must be [C] = [", x.size(1), "] for x ",
+    check_floating(op, arg, t, Devices::all);
+    check_same_kind(op, arg, t, "x", x);
+    KILN_CHECK(t.shape() == Shape{x.size(1)}, op, ": ", arg, " must be [C] = [", x.size(1), "] for x ",
                shape_str(x.shape()), ", got ", shape_str(t.shape()));
 }
 
-
-}  // namespace
-
-Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
-                  const Tensor& running_var, bool training, double momentum, double eps) {
-    check_floating("batch_norm", "x", x, Devices::all);
-    KILN_CHECK(x.dim() >= 2, "batch_norm: x must be [N, C] or [N, C, ...], got ", shape_str(x.shape()));
-    check_channel_tensor("weight", weight, x);
-    check_channel_tensor("bias", bias, x);
-    check_channel_tensor("running_mean", running_mean, x);
-    check_channel_tensor("running_var", running_var, x);
-    KILN_CHECK(running_mean.defined() == running_var.defined(),
-               "batch_norm: running_mean and running_var must both be given or both be undefined (running_mean ",
+// batch_norm and batch_norm_relu: one body, the activation passed to the kernels.
+Tensor batch_norm_with(BatchNormActivation activation, const Tensor& x, const Tensor& weight, const Tensor& bias,
+                       const Tensor& running_mean, const Tensor& running_var, bool training, double momentum,
+                       double eps) {
+    const char* op = op_name(activation);
+    check_floating(op, "x", x, Devices::all);
+    KILN_CHECK(x.dim() >= 2, op, ": x must be [N, C] or [N, C, ...], got ", shape_str(x.shape()));
+    check_channel_tensor(op, "weight", weight, x);
+    check_channel_tensor(op, "bias", bias, x);
+    check_channel_tensor(op, "running_mean", running_mean, x);
+    check_channel_tensor(op, "running_var", running_var, x);
+    KILN_CHECK(running_mean.defined() == running_var.defined(), op,
+               ": running_mean and running_var must both be given or both be undefined (running_mean ",
                running_mean.defined() ? "given" : "undefined", ", running_var ",
                running_var.defined() ? "given" : "undefined", ")");
-    KILN_CHECK(training || running_mean.defined(),
-               "batch_norm: eval mode (training = false) needs running_mean and running_var, got undefined");
-    KILN_CHECK(eps >= 0, "batch_norm: eps must be non-negative, got ", eps);
+    KILN_CHECK(training || running_mean.defined(), op,
+               ": eval mode (training = false) needs running_mean and running_var, got undefined");
+    KILN_CHECK(eps >= 0, op, ": eps must be non-negative, got ", eps);
     Extent extent{x.size(0), x.size(1), 1};
     for (int64_t d = 2; d < x.dim(); ++d) extent.S *= x.size(d);
-    KILN_CHECK(!training || extent.N * extent.S > 1,
-               "batch_norm: Expected more than 1 value per channel when training, got input size ",
-               shape_str(x.shape()));
+    KILN_CHECK(!training || extent.N * extent.S > 1, op,
+               ": Expected more than 1 value per channel when training, got input size ", shape_str(x.shape()));
 
     const Tensor input = x.detach().contiguous();
     Tensor mean = Tensor::empty({extent.C}, x.dtype(), x.device());
@@ -104,11 +124,12 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, con
     const Tensor b = bias.defined() ? bias.detach().contiguous() : Tensor();
     Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
     const bool vendor = use_vendor(VendorOp::batch_norm, x.device());
-    dispatch_floating(x.dtype(), "batch_norm", [&]<typename T>() {
+    dispatch_floating(x.dtype(), op, [&]<typename T>() {
         if (vendor && training) {  // statistics, running update and normalisation in one cuDNN call
             KILN_ON_CUDNN(batch_norm_forward_training, y.data<T>(), mean.data<T>(), rstd.data<T>(),
                           data_or_null<T>(running_mean_buffer), data_or_null<T>(running_var_buffer), input.data<T>(),
-                          data_or_null<T>(w), data_or_null<T>(b), extent.N, extent.C, extent.S, momentum, eps);
+                          data_or_null<T>(w), data_or_null<T>(b), extent.N, extent.C, extent.S, momentum, eps,
+                          activation);
             return;
         }
         if (training)
@@ -121,17 +142,35 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, con
         if (vendor)  // eval; mean and rstd above are what the backward needs
             KILN_ON_CUDNN(batch_norm_forward_inference, y.data<T>(), input.data<T>(), running_mean_buffer.data<T>(),
                           running_var_buffer.data<T>(), data_or_null<T>(w), data_or_null<T>(b), extent.N, extent.C,
-                          extent.S, eps);
+                          extent.S, eps, activation);
         else
             KILN_ON_BACKEND(x.device(), batch_norm_forward, y.data<T>(), input.data<T>(), mean.data<T>(),
-                            rstd.data<T>(), data_or_null<T>(w), data_or_null<T>(b), extent.N, extent.C, extent.S);
+                            rstd.data<T>(), data_or_null<T>(w), data_or_null<T>(b), extent.N, extent.C, extent.S,
+                            activation);
     });
     if (training && running_mean.defined() && !running_mean.is_contiguous()) Tensor(running_mean).copy_(running_mean_buffer);
     if (training && running_var.defined() && !running_var.is_contiguous()) Tensor(running_var).copy_(running_var_buffer);
 
-    if (needs_grad({x, weight, bias}))
-        record(y, std::make_shared<BatchNormBackward>(input, w, mean, rstd, extent, training), {x, weight, bias});
+    if (needs_grad({x, weight, bias})) {
+        const Tensor saved_y = activation == BatchNormActivation::none ? Tensor() : y.detach();
+        record(y, std::make_shared<BatchNormBackward>(input, saved_y, w, mean, rstd, extent, training, activation),
+               {x, weight, bias});
+    }
     return y;
+}
+
+}  // namespace
+
+Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
+                  const Tensor& running_var, bool training, double momentum, double eps) {
+    return batch_norm_with(BatchNormActivation::none, x, weight, bias, running_mean, running_var, training, momentum,
+                           eps);
+}
+
+Tensor batch_norm_relu(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
+                       const Tensor& running_var, bool training, double momentum, double eps) {
+    return batch_norm_with(BatchNormActivation::relu, x, weight, bias, running_mean, running_var, training, momentum,
+                           eps);
 }
 
 }  // namespace kiln

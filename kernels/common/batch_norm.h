@@ -8,9 +8,17 @@
 //   y = gamma (x - mean) rstd + beta = scale x + shift,   scale = gamma rstd,  shift = beta - mean scale
 //   dx = rstd (dxhat - mean(dxhat) - xhat mean(dxhat xhat)),  dxhat = dy gamma   (training)
 //   dx = rstd dxhat                                                              (eval: both means are 0)
+//
+// Fused with an activation (batch_norm_relu): y = relu(gamma xhat + beta); the
+// backward takes dy through the relu first, from the saved output y (relu
+// passes where y > 0, i.e. where the pre-activation was > 0: relu'(0) = 0 as
+// PyTorch), then runs the batch norm backward on that:
+//   dz = dy relu'(y),  dxhat = dz gamma,  dgamma = sum dz xhat,  dbeta = sum dz
+// so the pre-activation is never stored.
 #include <cmath>
 #include <cstdint>
 
+#include "kernels/common/activation.h"
 #include "kernels/common/hd.h"
 
 namespace kiln::math {
@@ -41,6 +49,25 @@ KILN_HD void store_batch_statistics(int64_t c, double channel_mean, double varia
         running_var[c] = T(running_average(double(running_var[c]), unbiased_variance(variance, m), momentum));
 }
 
+// The activation a batch norm kernel applies to its output: none
+// (batch_norm) or relu (batch_norm_relu).
+enum class BatchNormActivation { none, relu };
+
+// act(v) of one normalised value v = scale x + shift.
+template <typename T>
+KILN_HD T batch_norm_activate(BatchNormActivation activation, T v) {
+    return activation == BatchNormActivation::relu ? relu(v) : v;
+}
+
+// dz = dy act'(.): the gradient at the normalised value, from dy and the
+// forward's output y (relu: y > 0 exactly where its input was > 0); without
+// an activation y is unused (callers pass 0, there is no output to read). The same product dy * relu'(.) as the relu op's
+// backward, so fused and unfused give the same bits.
+template <typename T>
+KILN_HD T batch_norm_activation_gradient(BatchNormActivation activation, T dy, T y) {
+    return activation == BatchNormActivation::relu ? dy * relu_derivative(y) : dy;
+}
+
 // y = scale x + shift for channel c; weight (gamma) and bias (beta) may be null (= 1 and 0).
 template <typename T>
 struct BatchNormAffine {
@@ -53,8 +80,9 @@ KILN_HD BatchNormAffine<T> batch_norm_affine(const T* mean, const T* rstd, const
 }
 
 // The two channel means of the training backward, from the channel's sums
-// sum dy and sum dy xhat over its m values (dxhat = gamma dy); zero in eval
-// mode, where mean and rstd are constants.
+// sum dy and sum dy xhat over its m values (dxhat = gamma dy; with an
+// activation dy here is dz, the gradient at the normalised value); zero in
+// eval mode, where mean and rstd are constants.
 struct BatchNormGradientMeans {
     double dxhat, dxhat_xhat;  // mean(dxhat), mean(dxhat xhat)
 };
@@ -64,7 +92,7 @@ KILN_HD BatchNormGradientMeans batch_norm_gradient_means(double gamma, double su
     return {gamma * sum_dy / double(m), gamma * sum_dy_xhat / double(m)};
 }
 
-// dx of one element: rstd (dxhat - mean(dxhat) - xhat mean(dxhat xhat)), dxhat = gamma dy.
+// dx of one element: rstd (dxhat - mean(dxhat) - xhat mean(dxhat xhat)), dxhat = gamma dy (dz).
 KILN_HD double batch_norm_input_gradient(double rstd, double gamma, double dy, double xhat,
                                          const BatchNormGradientMeans& means) {
     return rstd * (gamma * dy - means.dxhat - xhat * means.dxhat_xhat);

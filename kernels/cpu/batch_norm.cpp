@@ -48,46 +48,87 @@ void batch_norm_running_statistics(T* mean, T* rstd, const T* running_mean, cons
     }
 }
 
-template <typename T>
-void batch_norm_forward(T* y, const T* x, const T* mean, const T* rstd, const T* weight, const T* bias, int64_t N,
-                        int64_t C, int64_t S) {
+// The forward and backward loops, compiled once per activation A (a template
+// argument, not a run-time flag or a lambda: batch_norm's loops stay the plain
+// vector loops they were, batch_norm_relu's carry one select; the loops take
+// their pointers by value, so GCC sees that a store into y or dx cannot move
+// them and vectorises as before).
+namespace {
+
+template <math::BatchNormActivation A, typename T>
+void forward_planes(T* y, const T* x, const T* mean, const T* rstd, const T* weight, const T* bias, int64_t N,
+                    int64_t C, int64_t S) {
 #pragma omp parallel for if (N * C * S >= parallel_grain)
     for (int64_t plane = 0; plane < N * C; ++plane) {
         const math::BatchNormAffine<T> affine = math::batch_norm_affine(mean, rstd, weight, bias, plane % C);
-        for (int64_t s = 0; s < S; ++s) y[plane * S + s] = x[plane * S + s] * affine.scale + affine.shift;
+        for (int64_t s = 0; s < S; ++s)
+            y[plane * S + s] = math::batch_norm_activate(A, x[plane * S + s] * affine.scale + affine.shift);
     }
 }
 
-template <typename T>
-void batch_norm_backward(T* dx, T* dweight, T* dbias, const T* dy, const T* x, const T* mean, const T* rstd,
-                         const T* weight, int64_t N, int64_t C, int64_t S, bool training) {
+// dz at element i: dy taken back through the activation (dy itself without one; y is not read then).
+template <math::BatchNormActivation A, typename T>
+inline T activation_gradient(const T* dy, const T* y, int64_t i) {
+    return math::batch_norm_activation_gradient(A, dy[i], A == math::BatchNormActivation::none ? T(0) : y[i]);
+}
+
+template <math::BatchNormActivation A, typename T>
+void backward_channels(T* dx, T* dweight, T* dbias, const T* dy, const T* x, const T* y, const T* mean,
+                       const T* rstd, const T* weight, int64_t N, int64_t C, int64_t S, bool training) {
     const int64_t m = N * S;
 #pragma omp parallel for if (N * C * S >= parallel_grain)
     for (int64_t c = 0; c < C; ++c) {
         const double gamma = weight ? double(weight[c]) : 1.0, r = double(rstd[c]), mu = double(mean[c]);
-        // sum dy and sum dy * xhat: the parameter gradients, and (times gamma) the training terms
-        double sum_dy = 0, sum_dy_xhat = 0;
+        // sum dz and sum dz * xhat: the parameter gradients, and (times gamma) the training terms
+        double sum_dz = 0, sum_dz_xhat = 0;
         for (int64_t n = 0; n < N; ++n) {
             const int64_t plane = (n * C + c) * S;
-#pragma omp simd reduction(+ : sum_dy, sum_dy_xhat)
+#pragma omp simd reduction(+ : sum_dz, sum_dz_xhat)
             for (int64_t s = 0; s < S; ++s) {
                 const int64_t i = plane + s;
-                sum_dy += dy[i];
-                sum_dy_xhat += dy[i] * (x[i] - mu) * r;
+                const T dz = activation_gradient<A>(dy, y, i);
+                sum_dz += dz;
+                sum_dz_xhat += dz * (x[i] - mu) * r;
             }
         }
-        if (dweight) dweight[c] += T(sum_dy_xhat);
-        if (dbias) dbias[c] += T(sum_dy);
+        if (dweight) dweight[c] += T(sum_dz_xhat);
+        if (dbias) dbias[c] += T(sum_dz);
         if (!dx) continue;
         // term 1: mean(dxhat), term 2: mean(dxhat * xhat); both vanish in eval mode
-        const math::BatchNormGradientMeans means =
-            math::batch_norm_gradient_means(gamma, sum_dy, sum_dy_xhat, m, training);
+        const math::BatchNormGradientMeans means = math::batch_norm_gradient_means(gamma, sum_dz, sum_dz_xhat, m, training);
         for (int64_t n = 0; n < N; ++n)
             for (int64_t s = 0; s < S; ++s) {
                 const int64_t i = (n * C + c) * S + s;
                 const double xhat = (x[i] - mu) * r;
-                dx[i] += T(math::batch_norm_input_gradient(r, gamma, dy[i], xhat, means));
+                dx[i] += T(math::batch_norm_input_gradient(r, gamma, activation_gradient<A>(dy, y, i), xhat, means));
             }
+    }
+}
+
+}  // namespace
+
+template <typename T>
+void batch_norm_forward(T* y, const T* x, const T* mean, const T* rstd, const T* weight, const T* bias, int64_t N,
+                        int64_t C, int64_t S, math::BatchNormActivation activation) {
+    switch (activation) {
+        case math::BatchNormActivation::none:
+            return forward_planes<math::BatchNormActivation::none>(y, x, mean, rstd, weight, bias, N, C, S);
+        case math::BatchNormActivation::relu:
+            return forward_planes<math::BatchNormActivation::relu>(y, x, mean, rstd, weight, bias, N, C, S);
+    }
+}
+
+template <typename T>
+void batch_norm_backward(T* dx, T* dweight, T* dbias, const T* dy, const T* x, const T* y, const T* mean,
+                         const T* rstd, const T* weight, int64_t N, int64_t C, int64_t S, bool training,
+                         math::BatchNormActivation activation) {
+    switch (activation) {
+        case math::BatchNormActivation::none:
+            return backward_channels<math::BatchNormActivation::none>(dx, dweight, dbias, dy, x, y, mean, rstd, weight,
+                                                                      N, C, S, training);
+        case math::BatchNormActivation::relu:
+            return backward_channels<math::BatchNormActivation::relu>(dx, dweight, dbias, dy, x, y, mean, rstd, weight,
+                                                                      N, C, S, training);
     }
 }
 
@@ -96,9 +137,9 @@ void batch_norm_backward(T* dx, T* dweight, T* dbias, const T* dy, const T* x, c
                                                  double);                                                         \
     template void batch_norm_running_statistics<T>(T*, T*, const T*, const T*, int64_t, double);                  \
     template void batch_norm_forward<T>(T*, const T*, const T*, const T*, const T*, const T*, int64_t, int64_t,   \
-                                        int64_t);                                                                 \
-    template void batch_norm_backward<T>(T*, T*, T*, const T*, const T*, const T*, const T*, const T*, int64_t,   \
-                                         int64_t, int64_t, bool);
+                                        int64_t, math::BatchNormActivation);                                      \
+    template void batch_norm_backward<T>(T*, T*, T*, const T*, const T*, const T*, const T*, const T*, const T*,  \
+                                         int64_t, int64_t, int64_t, bool, math::BatchNormActivation);
 KILN_BATCH_NORM(float)
 KILN_BATCH_NORM(double)
 

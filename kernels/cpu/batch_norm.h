@@ -14,13 +14,20 @@
 //   dx = dy * gamma * rstd
 // dgamma = sum dy * xhat,  dbeta = sum dy   (sums over N and S)
 //
-// The forward saves exactly what the backward needs: mean and rstd per channel.
+// Fused with relu (activation = relu, batch_norm_relu): y = relu(gamma * xhat + beta),
+// and the backward first takes dy through the relu with the saved output y
+// (dz = dy where y > 0, else 0), then runs the formulas above on dz.
+//
+// The forward saves exactly what the backward needs: mean and rstd per channel
+// (and, with an activation, the output y, which the next layer keeps anyway).
 // gamma (weight) and beta (bias) may be null (= 1 and 0); so may the
 // running statistics in training and the gradients not wanted in backward.
 // The engine (engine/ops/batch_norm.cpp) checks the arguments; training needs m > 1.
 // The per-channel and per-element formulas live once, in kernels/common/batch_norm.h,
 // shared with the CUDA kernels (kernels/cuda/batch_norm.cu).
 #include <cstdint>
+
+#include "kernels/common/batch_norm.h"  // math::BatchNormActivation
 
 namespace kiln::cpu {
 
@@ -34,13 +41,16 @@ template <typename T>
 void batch_norm_running_statistics(T* mean, T* rstd, const T* running_mean, const T* running_var, int64_t C,
                                    double eps);
 
+// y = act(gamma (x - mean) rstd + beta), act = identity or relu.
 template <typename T>
 void batch_norm_forward(T* y, const T* x, const T* mean, const T* rstd, const T* weight, const T* bias, int64_t N,
-                        int64_t C, int64_t S);
+                        int64_t C, int64_t S, math::BatchNormActivation activation);
 
-// Adds into dx [N, C, S], dweight [C], dbias [C] (each may be null).
+// Adds into dx [N, C, S], dweight [C], dbias [C] (each may be null). y is the
+// forward's output, read only with an activation (may be null without).
 template <typename T>
-void batch_norm_backward(T* dx, T* dweight, T* dbias, const T* dy, const T* x, const T* mean, const T* rstd,
-                         const T* weight, int64_t N, int64_t C, int64_t S, bool training);
+void batch_norm_backward(T* dx, T* dweight, T* dbias, const T* dy, const T* x, const T* y, const T* mean,
+                         const T* rstd, const T* weight, int64_t N, int64_t C, int64_t S, bool training,
+                         math::BatchNormActivation activation);
 
 }  // namespace kiln::cpu

@@ -10,11 +10,17 @@
 //   rstd[c] and updates the running statistics in place. Sums in double.
 // running_statistics_kernel (eval): one thread per channel.
 // forward_kernel: one thread per element of y, 256 threads per block:
-//   y = scale x + shift with the channel's scale and shift.
+//   y = act(scale x + shift) with the channel's scale and shift; with relu
+//   (batch_norm_relu) the activation is one select in the same pass, so the
+//   normalised value is never written to memory.
 // backward_kernel: one block per channel (grid C), as the statistics: two
-//   block sums give sum dy and sum dy xhat; thread 0 adds them into dbias[c]
-//   and dweight[c]; then every thread adds dx for its strided values. Each
-//   output element has one writer: no atomics, bit-reproducible.
+//   block sums give sum dz and sum dz xhat, dz = dy taken back through the
+//   activation (relu: dy where the saved output y > 0, else 0; dy itself
+//   without an activation), applied as each value is read, in both the
+//   sums and the dx pass: no separate pass for the mask. Thread 0 adds the
+//   sums into dbias[c] and dweight[c]; then every thread adds dx for its
+//   strided values. Each output element has one writer: no atomics,
+//   bit-reproducible.
 #include "kernels/cuda/cuda_common.h"
 #include "kernels/cuda/batch_norm.h"
 #include "kernels/common/batch_norm.h"
@@ -56,35 +62,45 @@ __global__ void running_statistics_kernel(T* mean, T* rstd, const T* running_mea
 
 template <typename T>
 __global__ void forward_kernel(T* y, const T* x, const T* mean, const T* rstd, const T* weight, const T* bias,
-                               int64_t C, int64_t S, int64_t count) {
+                               int64_t C, int64_t S, int64_t count, math::BatchNormActivation activation) {
     const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
     if (i >= count) return;
     const math::BatchNormAffine<T> affine = math::batch_norm_affine(mean, rstd, weight, bias, i / S % C);
-    y[i] = x[i] * affine.scale + affine.shift;
+    y[i] = math::batch_norm_activate(activation, x[i] * affine.scale + affine.shift);
+}
+
+// dy at element i taken back through the activation (y is read only with one).
+template <typename T>
+__device__ T activation_gradient(math::BatchNormActivation activation, const T* dy, const T* y, int64_t i) {
+    return math::batch_norm_activation_gradient(activation, dy[i],
+                                                activation == math::BatchNormActivation::none ? T(0) : y[i]);
 }
 
 template <typename T>
-__global__ void backward_kernel(T* dx, T* dweight, T* dbias, const T* dy, const T* x, const T* mean, const T* rstd,
-                                const T* weight, int64_t N, int64_t C, int64_t S, bool training) {
+__global__ void backward_kernel(T* dx, T* dweight, T* dbias, const T* dy, const T* x, const T* y, const T* mean,
+                                const T* rstd, const T* weight, int64_t N, int64_t C, int64_t S, bool training,
+                                math::BatchNormActivation activation) {
     const int64_t c = blockIdx.x, m = N * S;
     const double gamma = weight ? double(weight[c]) : 1.0, r = double(rstd[c]), mu = double(mean[c]);
-    double partial_dy = 0, partial_dy_xhat = 0;
+    double partial_dz = 0, partial_dz_xhat = 0;
     for (int64_t k = threadIdx.x; k < m; k += blockDim.x) {
         const int64_t i = channel_offset(k, c, C, S);
-        partial_dy += double(dy[i]);
-        partial_dy_xhat += double(dy[i]) * (double(x[i]) - mu) * r;
+        const double dz = double(activation_gradient(activation, dy, y, i));
+        partial_dz += dz;
+        partial_dz_xhat += dz * (double(x[i]) - mu) * r;
     }
-    const double sum_dy = block_sum(partial_dy), sum_dy_xhat = block_sum(partial_dy_xhat);
+    const double sum_dz = block_sum(partial_dz), sum_dz_xhat = block_sum(partial_dz_xhat);
     if (threadIdx.x == 0) {
-        if (dweight) dweight[c] += T(sum_dy_xhat);
-        if (dbias) dbias[c] += T(sum_dy);
+        if (dweight) dweight[c] += T(sum_dz_xhat);
+        if (dbias) dbias[c] += T(sum_dz);
     }
     if (!dx) return;
-    const math::BatchNormGradientMeans means = math::batch_norm_gradient_means(gamma, sum_dy, sum_dy_xhat, m, training);
+    const math::BatchNormGradientMeans means = math::batch_norm_gradient_means(gamma, sum_dz, sum_dz_xhat, m, training);
     for (int64_t k = threadIdx.x; k < m; k += blockDim.x) {
         const int64_t i = channel_offset(k, c, C, S);
         const double xhat = (double(x[i]) - mu) * r;
-        dx[i] += T(math::batch_norm_input_gradient(r, gamma, double(dy[i]), xhat, means));
+        dx[i] += T(math::batch_norm_input_gradient(r, gamma, double(activation_gradient(activation, dy, y, i)), xhat,
+                                                   means));
     }
 }
 }  // namespace
@@ -107,19 +123,20 @@ void batch_norm_running_statistics(T* mean, T* rstd, const T* running_mean, cons
 
 template <typename T>
 void batch_norm_forward(T* y, const T* x, const T* mean, const T* rstd, const T* weight, const T* bias, int64_t N,
-                        int64_t C, int64_t S) {
+                        int64_t C, int64_t S, math::BatchNormActivation activation) {
     const int64_t count = N * C * S;
     if (count == 0) return;
     KILN_LAUNCH(forward_kernel<T>, blocks_for(count, threads_per_block), threads_per_block, 0, y, x, mean, rstd, weight,
-                bias, C, S, count);
+                bias, C, S, count, activation);
 }
 
 template <typename T>
-void batch_norm_backward(T* dx, T* dweight, T* dbias, const T* dy, const T* x, const T* mean, const T* rstd,
-                         const T* weight, int64_t N, int64_t C, int64_t S, bool training) {
+void batch_norm_backward(T* dx, T* dweight, T* dbias, const T* dy, const T* x, const T* y, const T* mean,
+                         const T* rstd, const T* weight, int64_t N, int64_t C, int64_t S, bool training,
+                         math::BatchNormActivation activation) {
     if (C == 0) return;
-    KILN_LAUNCH(backward_kernel<T>, unsigned(C), reduction_threads_for(N * S), 0, dx, dweight, dbias, dy, x, mean,
-                rstd, weight, N, C, S, training);
+    KILN_LAUNCH(backward_kernel<T>, unsigned(C), reduction_threads_for(N * S), 0, dx, dweight, dbias, dy, x, y, mean,
+                rstd, weight, N, C, S, training, activation);
 }
 
 #define KILN_BATCH_NORM(T)                                                                                        \
@@ -127,9 +144,9 @@ void batch_norm_backward(T* dx, T* dweight, T* dbias, const T* dy, const T* x, c
                                                  double);                                                         \
     template void batch_norm_running_statistics<T>(T*, T*, const T*, const T*, int64_t, double);                  \
     template void batch_norm_forward<T>(T*, const T*, const T*, const T*, const T*, const T*, int64_t, int64_t,   \
-                                        int64_t);                                                                 \
-    template void batch_norm_backward<T>(T*, T*, T*, const T*, const T*, const T*, const T*, const T*, int64_t,   \
-                                         int64_t, int64_t, bool);
+                                        int64_t, math::BatchNormActivation);                                      \
+    template void batch_norm_backward<T>(T*, T*, T*, const T*, const T*, const T*, const T*, const T*, const T*,  \
+                                         int64_t, int64_t, int64_t, bool, math::BatchNormActivation);
 KILN_BATCH_NORM(float)
 KILN_BATCH_NORM(double)
 #undef KILN_BATCH_NORM

@@ -5,6 +5,8 @@
 // KILN_CUDA_NS naming it.
 #include <cstdint>
 
+#include "kernels/common/batch_norm.h"  // math::BatchNormActivation
+
 namespace kiln::KILN_CUDA_NS {
 
 template <typename T>
@@ -15,9 +17,10 @@ void batch_norm_running_statistics(T* mean, T* rstd, const T* running_mean, cons
                                    double eps);
 template <typename T>
 void batch_norm_forward(T* y, const T* x, const T* mean, const T* rstd, const T* weight, const T* bias, int64_t N,
-                        int64_t C, int64_t S);
+                        int64_t C, int64_t S, math::BatchNormActivation activation);
 template <typename T>
-void batch_norm_backward(T* dx, T* dweight, T* dbias, const T* dy, const T* x, const T* mean, const T* rstd,
-                         const T* weight, int64_t N, int64_t C, int64_t S, bool training);
+void batch_norm_backward(T* dx, T* dweight, T* dbias, const T* dy, const T* x, const T* y, const T* mean,
+                         const T* rstd, const T* weight, int64_t N, int64_t C, int64_t S, bool training,
+                         math::BatchNormActivation activation);
 
 }  // namespace kiln::KILN_CUDA_NS

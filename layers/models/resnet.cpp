@@ -4,6 +4,7 @@
 // layer1) and projects the skip path with `downsample` when the shape changes.
 // kiln adds one child, `dropout` before fc (no parameters, p = 0 by default),
 // so the state dict is torchvision's exactly.
+#include "layers/fusion.h"
 #include "layers/models/common.h"
 #include "layers/residual.h"
 
@@ -44,7 +45,7 @@ public:
     }
 
     Tensor forward(const Tensor& x) override {
-        Tensor y = (*maxpool)((*relu)((*bn1)((*conv1)(x))));
+        Tensor y = (*maxpool)(batch_norm_then(*bn1, *relu, (*conv1)(x)));  // relu(bn1(.)) as one op
         for (auto& layer : layers) y = (*layer)(y);
         return (*fc)((*dropout)(flatten((*avgpool)(y), 1)));
     }

@@ -2,6 +2,7 @@
 // (MobileNetInspired, SqueezeNetInspired, ResNetInspired) and gives their
 // head dropout (0.4, 0.5, 0.5) but not their layers; the structures below are
 // kiln's choice, sized for 64..224-pixel defect images (docs/models.md).
+#include "layers/fusion.h"
 #include "layers/models/common.h"
 #include "layers/models/fire.h"
 #include "layers/residual.h"
@@ -104,7 +105,7 @@ public:
         torchvision_init(*this, generator, 0);
     }
     Tensor forward(const Tensor& x) override {
-        Tensor y = (*relu)((*bn1)((*conv1)(x)));
+        Tensor y = batch_norm_then(*bn1, *relu, (*conv1)(x));  // relu(bn1(.)) as one op
         for (auto& layer : layers) y = (*layer)(y);
         return (*fc)((*dropout)(flatten((*avgpool)(y), 1)));
     }

@@ -77,6 +77,18 @@ void check_vendor_matches(VendorOp family, const std::string& what, const Op& op
     }
 }
 
+// A batch norm case's inputs: x, then (affine) a random weight and bias of C values.
+std::vector<Tensor> batch_norm_inputs(const Tensor& x, bool affine) {
+    std::vector<Tensor> inputs;
+    inputs.reserve(3);
+    inputs.push_back(x);
+    if (affine) {
+        inputs.push_back(Tensor::randn({x.size(1)}, x.dtype()));
+        inputs.push_back(Tensor::randn({x.size(1)}, x.dtype()));
+    }
+    return inputs;
+}
+
 double tolerance_for(DType dtype, double float32_tolerance_of_op) {
     return dtype == DType::float64 ? float64_tolerance : float32_tolerance_of_op;
 }
@@ -152,8 +164,7 @@ TEST_CASE("cuda: cuDNN batch norm matches the hand-written kernels (training, ev
             for (bool affine : {true, false}) {
                 manual_seed(3);
                 const Tensor running_mean = Tensor::randn({6}, dtype), running_var = Tensor::rand({6}, dtype) + 0.5;
-                std::vector<Tensor> inputs{Tensor::randn({4, 6, 5, 7}, dtype) * 2 + 1};
-                if (affine) inputs.push_back(Tensor::randn({6}, dtype)), inputs.push_back(Tensor::randn({6}, dtype));
+                const std::vector<Tensor> inputs = batch_norm_inputs(Tensor::randn({4, 6, 5, 7}, dtype) * 2 + 1, affine);
                 // The running statistics, updated in place: compared after the op.
                 std::vector<Tensor> updated;
                 const Op op = [&](const std::vector<Tensor>& t) {
@@ -176,6 +187,41 @@ TEST_CASE("cuda: cuDNN batch norm matches the hand-written kernels (training, ev
             VendorOp::batch_norm, "[N, C] training " + type,
             [](const std::vector<Tensor>& t) { return batch_norm(t[0], t[1], t[2], Tensor(), Tensor(), true); },
             {Tensor::randn({9, 5}, dtype), Tensor::randn({5}, dtype), Tensor::randn({5}, dtype)}, tolerance);
+    }
+}
+
+TEST_CASE("cuda: hand-written fused batch_norm_relu matches cuDNN batch norm followed by cuDNN's relu") {
+    // The vendor side of batch_norm_relu is cuDNN's batch norm then cuDNN's activation (in place), and
+    // backward cuDNN's activation backward then its batch norm backward (kernels/cuda/vendor/batch_norm.h).
+    const std::string why = unavailable(VendorOp::batch_norm);
+    if (!why.empty()) KILN_SKIP(why);
+    for (DType dtype : {DType::float32, DType::float64}) {
+        const double tolerance = tolerance_for(dtype, float32_tolerance);
+        const std::string type = dtype_name(dtype);
+        for (bool training : {true, false})
+            for (bool affine : {true, false})
+                for (const Shape& shape : {Shape{4, 6, 5, 7}, Shape{1, 3, 9, 11}, Shape{9, 5}}) {
+                    manual_seed(6);
+                    const int64_t C = shape[1];
+                    const Tensor running_mean = Tensor::randn({C}, dtype), running_var = Tensor::rand({C}, dtype) + 0.5;
+                    const std::vector<Tensor> inputs = batch_norm_inputs(Tensor::randn(shape, dtype) * 2 + 0.5, affine);
+                    std::vector<Tensor> updated;
+                    const Op op = [&](const std::vector<Tensor>& t) {
+                        Tensor mean = running_mean.to(Device::cuda(0)), var = running_var.to(Device::cuda(0));
+                        const Tensor y = batch_norm_relu(t[0], affine ? t[1] : Tensor(), affine ? t[2] : Tensor(), mean,
+                                                         var, training, 0.1, 1e-5);
+                        updated.push_back(mean.to(Device::cpu()));
+                        updated.push_back(var.to(Device::cpu()));
+                        return y;
+                    };
+                    check_vendor_matches(VendorOp::batch_norm,
+                                         str("batch_norm_relu ", shape_str(shape), training ? " training" : " eval",
+                                             affine ? " affine " : " ", type),
+                                         op, inputs, tolerance);
+                    REQUIRE(updated.size() == 4);  // hand mean, var, then vendor mean, var
+                    CHECK(max(abs(updated[2] - updated[0])).item() <= tolerance * max(abs(updated[0])).item());
+                    CHECK(max(abs(updated[3] - updated[1])).item() <= tolerance * max(abs(updated[1])).item());
+                }
     }
 }
 

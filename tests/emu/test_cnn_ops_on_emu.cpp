@@ -1,10 +1,13 @@
 // What the op case table does not compare for pooling, batch norm and conv
-// on emu: the running statistics batch_norm updates in place, max_pool2d's
+// on emu: the running statistics batch_norm updates in place, the fused
+// batch_norm_relu against cpu on every output and gradient (and against
+// batch_norm followed by relu on emu itself), max_pool2d's
 // arg-max rule on ties and NaN (bit-identical to cpu), and the
 // bit-reproducibility of the gather-style backward kernels under every
 // thread schedule.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -71,6 +74,56 @@ TEST_CASE("emu batch_norm updates running statistics that are strided views in t
     CHECK(host_values(storage) == std::vector<double>{0.5 * 2, 0.5 + 0.5 * 2, 0.5 * 20, 0.5 + 0.5 * 200});
 }
 
+TEST_CASE("emu batch_norm_relu matches cpu: output, dx, dweight, dbias and running statistics, awkward shapes") {
+    // batch 1 with spatial dims, odd C, S = 1 ([N, C] and 1x1 maps), more than one 256-thread stride (m = 3 * 99)
+    const Shape shapes[] = {{1, 3, 5, 7}, {3, 5, 9, 11}, {7, 3}, {5, 9, 1, 1}, {2, 1, 3, 3}};
+    for (DType dtype : {DType::float64, DType::float32})
+        for (const Shape& shape : shapes)
+            for (bool training : {true, false})
+                for (bool affine : {true, false}) {
+                    CAPTURE(std::string(dtype_name(dtype)));
+                    CAPTURE(shape_str(shape));
+                    CAPTURE(training);
+                    CAPTURE(affine);
+                    Generator generator(23);
+                    const int64_t C = shape[1];
+                    const Tensor x = Tensor::randn(shape, dtype, generator) * 2 + 0.5;
+                    const Tensor weight = Tensor::rand({C}, dtype, generator) + 0.5;
+                    const Tensor bias = Tensor::randn({C}, dtype, generator);
+                    const Tensor mean0 = Tensor::randn({C}, dtype, generator) * 0.2;
+                    const Tensor var0 = Tensor::rand({C}, dtype, generator) + 0.5;
+                    const Tensor dy = Tensor::randn(shape, dtype, generator);
+                    // y, dx, running_mean, running_var (updated in place: copies), dweight, dbias on `device`
+                    auto run = [&](Device device, bool fused) {
+                        Tensor xd = x.to(device).detach().set_requires_grad(true);
+                        Tensor w = affine ? weight.to(device).detach().set_requires_grad(true) : Tensor();
+                        Tensor b = affine ? bias.to(device).detach().set_requires_grad(true) : Tensor();
+                        Tensor running_mean = mean0.clone().to(device), running_var = var0.clone().to(device);
+                        const Tensor y = fused ? batch_norm_relu(xd, w, b, running_mean, running_var, training)
+                                               : relu(batch_norm(xd, w, b, running_mean, running_var, training));
+                        y.backward(dy.to(device));
+                        std::vector<std::vector<double>> out{host_values(y), host_values(xd.grad()),
+                                                             host_values(running_mean), host_values(running_var)};
+                        if (affine) out.push_back(host_values(w.grad())), out.push_back(host_values(b.grad()));
+                        return out;
+                    };
+                    const auto cpu = run(Device::cpu(), true), emu = run(Device::emu(), true);
+                    const double tolerance = dtype == DType::float64 ? 1e-12 : 1e-5;
+                    REQUIRE(cpu.size() == emu.size());
+                    for (size_t t = 0; t < cpu.size(); ++t) {
+                        CAPTURE(t);  // y, dx, running_mean, running_var, dweight, dbias
+                        double scale = 1, error = 0;
+                        for (double v : cpu[t]) scale = std::max(scale, std::abs(v));
+                        for (size_t i = 0; i < cpu[t].size(); ++i) error = std::max(error, std::abs(emu[t][i] - cpu[t][i]));
+                        CHECK(error <= tolerance * scale);
+                    }
+                    // on emu, the fused kernels give batch_norm then relu's output bits and gradient values
+                    const auto composed = run(Device::emu(), false);
+                    CHECK(identical(emu[0], composed[0]));
+                    for (size_t t = 1; t < emu.size(); ++t) CHECK(emu[t] == composed[t]);
+                }
+}
+
 TEST_CASE("emu max_pool2d keeps cpu's arg-max on ties and NaN: same values, same gradients, bit for bit") {
     const double nan = std::numeric_limits<double>::quiet_NaN();
     // a plateau of equal maxima (ties: the first in row order wins), a NaN (it wins its windows), negatives
@@ -111,6 +164,7 @@ TEST_CASE("emu pooling and conv backward kernels give the same bits under every 
         {"avg_pool2d", [&](const Tensor& x) { return avg_pool2d(x, overlapping); }},
         {"adaptive_avg_pool2d", [](const Tensor& x) { return adaptive_avg_pool2d(x, {4, 3}); }},
         {"batch_norm", [](const Tensor& x) { return batch_norm(x, Tensor(), Tensor(), Tensor(), Tensor(), true); }},
+        {"batch_norm_relu", [](const Tensor& x) { return batch_norm_relu(x, Tensor(), Tensor(), Tensor(), Tensor(), true); }},
         {"conv2d groups 2, stride 2",
          [&](const Tensor& x) { return conv2d(x, weight.to(x.device()), Tensor(), {{2, 2}, {1, 1}, {1, 1}, 2}); }},
         {"conv2d depthwise, multiplier 2",

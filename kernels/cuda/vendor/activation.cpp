@@ -38,6 +38,20 @@ struct Activation {
     }
 };
 
+// cudnnActivationBackward over count elements: dx = beta dx + dy f'(x).
+template <typename T>
+void activation_backward(math::UnaryOp op, T* dx, const T* dy, const T* x, const T* y, int64_t count, T beta) {
+    const Activation activation(op);
+    const T one = 1;
+    for (int64_t begin = 0; begin < count; begin += chunk) {
+        TensorDescriptor d;
+        set_tensor<T>(d, 1, 1, 1, std::min(chunk, count - begin));
+        check(cudnnActivationBackward(cudnn_handle(), activation.descriptor, &one, d, y + begin, d, dy + begin, d,
+                                      x + begin, &beta, d, dx + begin),
+              "cudnnActivationBackward");
+    }
+}
+
 }  // namespace
 
 template <typename T>
@@ -57,21 +71,23 @@ template <typename T>
 void unary_backward(math::UnaryOp op, const math::UnaryParams& params, T* dx, const T* dy, const T* x, const T* y,
                     int64_t count) {
     if (!unary_supported(op)) return kiln::cuda::unary_backward(op, params, dx, dy, x, y, count);
-    const Activation activation(op);
-    const T one = 1;  // beta = 1: add into dx
-    for (int64_t begin = 0; begin < count; begin += chunk) {
-        TensorDescriptor d;
-        set_tensor<T>(d, 1, 1, 1, std::min(chunk, count - begin));
-        check(cudnnActivationBackward(cudnn_handle(), activation.descriptor, &one, d, y + begin, d, dy + begin, d,
-                                      x + begin, &one, d, dx + begin),
-              "cudnnActivationBackward");
-    }
+    activation_backward(op, dx, dy, x, y, count, T(1));  // beta = 1: add into dx
+}
+
+template <typename T>
+void unary_backward_overwrite(math::UnaryOp op, const math::UnaryParams& params, T* dx, const T* dy, const T* x,
+                              const T* y, int64_t count) {
+    if (unary_supported(op)) return activation_backward(op, dx, dy, x, y, count, T(0));
+    check(cudaMemset(dx, 0, size_t(count) * sizeof(T)), "cudaMemset");  // the hand-written kernel adds
+    kiln::cuda::unary_backward(op, params, dx, dy, x, y, count);
 }
 
 #define KILN_INSTANTIATE(T)                                                                                 \
     template void unary_forward<T>(math::UnaryOp, const math::UnaryParams&, T*, const T*, int64_t);         \
     template void unary_backward<T>(math::UnaryOp, const math::UnaryParams&, T*, const T*, const T*, const T*, \
-                                    int64_t);
+                                    int64_t);                                                                 \
+    template void unary_backward_overwrite<T>(math::UnaryOp, const math::UnaryParams&, T*, const T*, const T*,   \
+                                              const T*, int64_t);
 KILN_INSTANTIATE(float)
 KILN_INSTANTIATE(double)
 #undef KILN_INSTANTIATE

@@ -20,5 +20,10 @@ void unary_forward(math::UnaryOp op, const math::UnaryParams& params, T* y, cons
 template <typename T>
 void unary_backward(math::UnaryOp op, const math::UnaryParams& params, T* dx, const T* dy, const T* x, const T* y,
                     int64_t count);
+// Writes dx = dy * f'(x) (cuDNN's beta = 0): into scratch memory that need
+// not be zeroed first (the batch norm + activation backward's dz).
+template <typename T>
+void unary_backward_overwrite(math::UnaryOp op, const math::UnaryParams& params, T* dx, const T* dy, const T* x,
+                              const T* y, int64_t count);
 
 }  // namespace kiln::vendor

@@ -1,0 +1,252 @@
+// batch_norm_relu against batch_norm followed by relu, op by op and net by
+// net: the fused op must give the same output bits, the same gradients and
+// the same running statistics, and the layers' fusion (layers/fusion.h) must
+// change nothing a user can see but the memory it keeps.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "engine/autograd.h"
+#include "engine/ops.h"
+#include "engine/random.h"
+#include "layers/activation.h"
+#include "layers/fusion.h"
+#include "layers/models/models.h"
+#include "layers/sequential.h"
+
+using namespace kiln;
+
+namespace {
+
+// Equal values element by element (the same bits up to the sign of zero: 0 == -0).
+bool same_values(const Tensor& a, const Tensor& b) {
+    if (a.defined() != b.defined()) return false;
+    if (!a.defined()) return true;
+    if (a.shape() != b.shape()) return false;
+    return a.to(DType::float64).to_vector() == b.to(DType::float64).to_vector();
+}
+
+// The same bits, -0 and 0 told apart (forward outputs).
+bool same_bits(const Tensor& a, const Tensor& b) {
+    if (!same_values(a, b)) return false;
+    const std::vector<double> x = a.to(DType::float64).to_vector(), y = b.to(DType::float64).to_vector();
+    for (size_t i = 0; i < x.size(); ++i)
+        if (std::signbit(x[i]) != std::signbit(y[i])) return false;
+    return true;
+}
+
+struct BatchNormRun {
+    Tensor y, dx, dweight, dbias, running_mean, running_var;
+};
+
+// y = f(x, weight, bias, running stats) and its gradients for a random dy;
+// the same inputs (seeded) on every call.
+BatchNormRun run_batch_norm(const Shape& shape, DType dtype, bool affine,
+                            const std::function<Tensor(const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                                                       const Tensor&)>& f) {
+    Generator generator(17);
+    const int64_t C = shape[1];
+    Tensor x = (Tensor::randn(shape, dtype, generator) * 1.5 + 0.3).set_requires_grad(true);
+    Tensor weight = affine ? (Tensor::rand({C}, dtype, generator) + 0.5).set_requires_grad(true) : Tensor();
+    Tensor bias = affine ? (Tensor::randn({C}, dtype, generator) * 0.5).set_requires_grad(true) : Tensor();
+    BatchNormRun run;
+    run.running_mean = Tensor::randn({C}, dtype, generator) * 0.1;
+    run.running_var = Tensor::rand({C}, dtype, generator) + 0.5;
+    const Tensor dy = Tensor::randn(shape, dtype, generator);
+    run.y = f(x, weight, bias, run.running_mean, run.running_var);
+    run.y.backward(dy);
+    run.dx = x.grad();
+    if (affine) run.dweight = weight.grad(), run.dbias = bias.grad();
+    return run;
+}
+
+// A zoo model's output, parameter gradients and buffers after one training
+// forward and backward, then its eval output, with fusion on or off.
+struct ModelRun {
+    Tensor train_output, eval_output;
+    StateDict gradients, buffers;
+};
+
+ModelRun run_model(const std::string& name, bool fusion) {
+    const FusionGuard guard(fusion);
+    manual_seed(11);  // the heads' dropout draws the same masks in both runs
+    models::ModelConfig config;
+    config.width = 0.25;
+    config.num_classes = 3;
+    const auto model = models::make_model(name, config);
+    Generator generator(5);
+    const Tensor images = Tensor::randn({2, 3, 48, 48}, DType::float32, generator);
+    ModelRun run;
+    model->train();
+    run.train_output = (*model)(images);
+    cross_entropy(run.train_output, Tensor::from_vector({0, 2}, {2}, DType::int64)).backward();
+    for (const auto& [path, parameter] : model->named_parameters()) run.gradients[path] = parameter.grad();
+    for (const auto& [path, buffer] : model->named_buffers()) run.buffers[path] = buffer.clone();
+    model->eval();
+    NoGradGuard no_grad;
+    run.eval_output = (*model)(images);
+    return run;
+}
+
+// How many nodes named `name` the graph behind `root` has.
+int count_nodes(const Tensor& root, const std::string& name) {
+    int count = 0;
+    for (Node* node : topological_order(root.grad_fn().get())) count += node->name() == name;
+    return count;
+}
+
+}  // namespace
+
+TEST_CASE("batch_norm_relu is relu(batch_norm(...)): same output bits, gradients and running statistics") {
+    const Shape shapes[] = {{4, 3, 5, 7}, {1, 5, 3, 3}, {9, 5}, {2, 7, 1, 1}};
+    for (DType dtype : {DType::float32, DType::float64})
+        for (const Shape& shape : shapes)
+            for (bool training : {true, false})
+                for (bool affine : {true, false}) {
+                    CAPTURE(std::string(dtype_name(dtype)));
+                    CAPTURE(shape_str(shape));
+                    CAPTURE(training);
+                    CAPTURE(affine);
+                    const BatchNormRun fused = run_batch_norm(
+                        shape, dtype, affine,
+                        [&](const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& m, const Tensor& v) {
+                            return batch_norm_relu(x, w, b, m, v, training, 0.1, 1e-5);
+                        });
+                    const BatchNormRun composed = run_batch_norm(
+                        shape, dtype, affine,
+                        [&](const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& m, const Tensor& v) {
+                            return relu(batch_norm(x, w, b, m, v, training, 0.1, 1e-5));
+                        });
+                    CHECK(same_bits(fused.y, composed.y));
+                    CHECK(same_values(fused.dx, composed.dx));
+                    CHECK(same_values(fused.dweight, composed.dweight));
+                    CHECK(same_values(fused.dbias, composed.dbias));
+                    CHECK(same_bits(fused.running_mean, composed.running_mean));
+                    CHECK(same_bits(fused.running_var, composed.running_var));
+                    // the relu did something: some outputs are zero, some positive
+                    const std::vector<double> y = fused.y.to(DType::float64).to_vector();
+                    CHECK(std::count(y.begin(), y.end(), 0.0) > 0);
+                    CHECK(std::count_if(y.begin(), y.end(), [](double v) { return v > 0; }) > 0);
+                }
+}
+
+TEST_CASE("batch_norm_relu by hand: the gradient flows only where the output is positive") {
+    // one channel, four samples [2, 0.5, -1, 1.5]: mean 0.75, biased variance 1.3125, eps 0;
+    // y = relu(xhat) keeps samples 0 and 3 (xhat > 0)
+    Tensor x = Tensor::from_vector({2, 0.5, -1, 1.5}, {4, 1}, DType::float64).set_requires_grad(true);
+    Tensor bias = Tensor::from_vector({0}, {1}, DType::float64).set_requires_grad(true);
+    Tensor weight = Tensor::from_vector({1}, {1}, DType::float64).set_requires_grad(true);
+    const Tensor y = batch_norm_relu(x, weight, bias, Tensor(), Tensor(), true, 0.1, 0);
+    const double rstd = 1 / std::sqrt(1.3125);
+    const std::vector<double> xhat{1.25 * rstd, -0.25 * rstd, -1.75 * rstd, 0.75 * rstd};
+    const std::vector<double> got = y.to_vector();
+    CHECK(got[0] == doctest::Approx(xhat[0]).epsilon(1e-14));
+    CHECK(got[1] == 0);
+    CHECK(got[2] == 0);
+    CHECK(got[3] == doctest::Approx(xhat[3]).epsilon(1e-14));
+    y.backward(Tensor::from_vector({1, 10, 100, 1000}, {4, 1}, DType::float64));
+    // dz = [1, 0, 0, 1000]: dbias = sum dz, dweight = sum dz xhat
+    CHECK(bias.grad().item() == doctest::Approx(1001).epsilon(1e-14));
+    CHECK(weight.grad().item() == doctest::Approx(xhat[0] + 1000 * xhat[3]).epsilon(1e-14));
+    // dx = rstd (dz - mean(dz) - xhat mean(dz xhat))
+    const double mean_dz = 1001.0 / 4, mean_dz_xhat = (xhat[0] + 1000 * xhat[3]) / 4;
+    const std::vector<double> dz{1, 0, 0, 1000}, dx = x.grad().to_vector();
+    for (size_t i = 0; i < 4; ++i)
+        CHECK(dx[i] == doctest::Approx(rstd * (dz[i] - mean_dz - xhat[i] * mean_dz_xhat)).epsilon(1e-12));
+}
+
+TEST_CASE("batch_norm_relu records one node that keeps x and y, not the normalised tensor") {
+    Tensor x = Tensor::randn({2, 3, 4, 4}).set_requires_grad(true);
+    const Tensor fused = batch_norm_relu(x, Tensor(), Tensor(), Tensor(), Tensor(), true);
+    CHECK(fused.grad_fn()->name() == "BatchNormReluBackward");
+    CHECK(count_nodes(fused, "BatchNormBackward") == 0);
+    const Tensor composed = relu(batch_norm(x, Tensor(), Tensor(), Tensor(), Tensor(), true));
+    CHECK(composed.grad_fn()->name() == "ReluBackward");
+    CHECK(count_nodes(composed, "BatchNormBackward") == 1);
+}
+
+TEST_CASE("fusion: zoo nets give the same outputs, gradients and running statistics with and without it") {
+    // resnet18 (stem and BasicBlock), resnet50 (Bottleneck: bn1 and bn2), mobilenet_v3_large
+    // (Conv2dNormActivation with ReLU inside Sequential), the inspired nets; mobilenet_v2 (ReLU6: not fused)
+    for (std::string name : {"resnet18", "resnet50", "mobilenet_v3_large", "mobilenet_inspired", "resnet_inspired",
+                             "mobilenet_v2"}) {
+        CAPTURE(name);
+        const ModelRun fused = run_model(name, true), unfused = run_model(name, false);
+        CHECK(same_bits(fused.train_output, unfused.train_output));
+        CHECK(same_bits(fused.eval_output, unfused.eval_output));
+        REQUIRE(fused.gradients.size() == unfused.gradients.size());
+        for (const auto& [path, gradient] : fused.gradients) {
+            CAPTURE(path);
+            REQUIRE(gradient.defined());
+            CHECK(same_values(gradient, unfused.gradients.at(path)));
+        }
+        for (const auto& [path, buffer] : fused.buffers) {
+            CAPTURE(path);
+            CHECK(same_bits(buffer, unfused.buffers.at(path)));
+        }
+    }
+}
+
+TEST_CASE("fusion: the fused nets really run batch_norm_relu, and only where a BatchNorm2d meets a ReLU") {
+    models::ModelConfig config;
+    config.width = 0.25;
+    const Tensor images = Tensor::randn({2, 3, 32, 32});
+    const auto resnet = models::resnet18(config);
+    {
+        const FusionGuard on(true);
+        const Tensor out = (*resnet)(images);
+        // the stem and bn1 of each of the 8 BasicBlocks; bn2 (before the skip addition) and the downsample BNs not
+        CHECK(count_nodes(out, "BatchNormReluBackward") == 9);
+        CHECK(count_nodes(out, "BatchNormBackward") == 8 + 3);
+    }
+    {
+        const FusionGuard off(false);
+        const Tensor out = (*resnet)(images);
+        CHECK(count_nodes(out, "BatchNormReluBackward") == 0);
+        CHECK(count_nodes(out, "BatchNormBackward") == 9 + 8 + 3);
+    }
+    const FusionGuard on(true);
+    const Tensor out = (*models::mobilenet_v2(config))(images);  // ReLU6 after every BN: nothing fuses
+    CHECK(count_nodes(out, "BatchNormReluBackward") == 0);
+}
+
+TEST_CASE("fusion: a ForwardTrace (kiln summary) sees every module, as without fusion") {
+    models::ModelConfig config;
+    config.width = 0.25;
+    const auto model = models::resnet50(config);
+    model->eval();
+    const Tensor image = Tensor::randn({1, 3, 32, 32});
+    std::vector<std::vector<ForwardRecord>> traces;
+    for (bool fusion : {true, false}) {
+        const FusionGuard guard(fusion);
+        NoGradGuard no_grad;
+        ForwardTrace trace;
+        (*model)(image);
+        traces.push_back(trace.records());
+    }
+    REQUIRE(traces[0].size() == traces[1].size());
+    for (size_t i = 0; i < traces[0].size(); ++i) {
+        CAPTURE(traces[1][i].module->path());
+        CHECK(traces[0][i].module == traces[1][i].module);
+        CHECK(traces[0][i].input == traces[1][i].input);
+        CHECK(traces[0][i].output == traces[1][i].output);
+    }
+}
+
+TEST_CASE("fusion: a Sequential fuses BatchNorm2d + ReLU children, leaves other pairs, and errors name the BatchNorm2d") {
+    auto bn = std::make_shared<BatchNorm2d>(3);
+    Sequential net({bn, std::make_shared<ReLU>(), std::make_shared<BatchNorm2d>(3), std::make_shared<ReLU6>()});
+    Tensor x = Tensor::randn({2, 3, 4, 4}).set_requires_grad(true);
+    const Tensor out = net(x);
+    CHECK(count_nodes(out, "BatchNormReluBackward") == 1);
+    CHECK(count_nodes(out, "BatchNormBackward") == 1);
+    CHECK(bn->num_batches_tracked.item() == 1);  // the fused call counts the batch as BatchNorm2d::forward does
+    // training on one value per channel: the error names the module and the op that ran
+    CHECK_THROWS_WITH_AS(net(Tensor::randn({1, 3, 1, 1})),
+                         doctest::Contains("0 (BatchNorm2d): batch_norm_relu: Expected more than 1 value per channel"),
+                         Error);
+}

@@ -63,5 +63,9 @@ struct TrainConfig {
 nlohmann::json to_json(const TrainConfig& config);
 // Unknown keys are an error naming them.
 TrainConfig config_from_json(const nlohmann::json& j);
+// A kiln::Error naming the flag for a value no run can use: out of range,
+// unknown name, or a non-finite number (NaN would be written to config.json as
+// null, which neither --config nor --resume could read back).
+void check_config(const TrainConfig& config);
 
 }  // namespace kiln::train

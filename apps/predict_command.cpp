@@ -46,7 +46,8 @@ int run_predict_command(const PredictCommand& cmd) {
                                 {"probabilities", probs}, {"defect", defect}};
             j["defect_score"] = good >= 0 ? nlohmann::json(score) : nlohmann::json(nullptr);
             j["threshold"] = threshold && good >= 0 ? nlohmann::json(*threshold) : nlohmann::json(nullptr);
-            std::printf("%s\n", j.dump().c_str());
+            // A file name that is not UTF-8 is printed with U+FFFD for its bad bytes.
+            std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
         } else {
             std::printf("%s: %s (p %.3f)", file.c_str(), ck.info.class_names[size_t(c)].c_str(), probs[size_t(c)]);
             if (good >= 0)

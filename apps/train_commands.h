@@ -12,10 +12,15 @@ namespace kiln::apps {
 
 struct TrainCommand {
     train::TrainConfig config;
-    std::string resume, config_file;
+    std::string resume;
+    std::string config_file;  // --config: read into `config` during parsing
     CLI::App* app = nullptr;
 };
 void add_train_command(CLI::App& parent, TrainCommand& command);
+// The options and the --config reader (JSON, or TOML/INI) of `subcommand`,
+// bound to `command`; `models` is the zoo list for the help text.
+// (apps/train_options.cpp: without the zoo, for the config fuzz target.)
+void add_train_options(CLI::App& subcommand, TrainCommand& command, const std::string& models);
 int run_train_command(TrainCommand& command);
 
 struct EvalCommand {

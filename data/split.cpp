@@ -11,6 +11,8 @@
 
 #include "data/dataset.h"
 #include "data/sample_rng.h"
+#include "engine/file.h"
+#include "engine/utf8.h"
 
 namespace kiln::data {
 
@@ -106,25 +108,52 @@ Split stratified_split(const ImageDataset& dataset, const SplitRatios& ratios, u
     return stratified_split(dataset.labels(), dataset.class_names(), ratios, seed);
 }
 
+namespace {
+
+// A file or class name in the split file: a JSON string when it is UTF-8,
+// else {"hex": "<its bytes>"} (a Linux name is bytes; JSON strings are UTF-8).
+nlohmann::json name_json(const std::string& name) {
+    if (is_valid_utf8(name)) return name;
+    static const char digits[] = "0123456789abcdef";
+    std::string hex;
+    for (const char c : name) hex += {digits[static_cast<unsigned char>(c) >> 4], digits[static_cast<unsigned char>(c) & 15]};
+    return {{"hex", hex}};
+}
+
+std::string name_from_json(const nlohmann::json& j) {
+    if (j.is_string()) return j.get<std::string>();
+    const std::string hex = j.at("hex").get<std::string>();
+    auto nibble = [&](char c) {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        fail("split: \"", hex, "\" is not a name in hex");
+    };
+    KILN_CHECK(hex.size() % 2 == 0, "split: \"", hex, "\" is not a name in hex");
+    std::string name;
+    for (size_t i = 0; i < hex.size(); i += 2) name += char(nibble(hex[i]) * 16 + nibble(hex[i + 1]));
+    return name;
+}
+
+}  // namespace
+
 void save_split(const std::string& path, const Split& split, const ImageDataset& dataset) {
     nlohmann::json j;
     j["format"] = "kiln-split";
     j["version"] = 1;
     j["seed"] = split.seed;
     j["ratios"] = {split.ratios.train, split.ratios.val, split.ratios.test};
-    j["classes"] = dataset.class_names();
+    j["classes"] = nlohmann::json::array();
+    for (const std::string& name : dataset.class_names()) j["classes"].push_back(name_json(name));
     auto ids = [&](const std::vector<size_t>& part) {
         nlohmann::json list = nlohmann::json::array();
-        for (size_t i : part) list.push_back(dataset.sample(i).id);
+        for (size_t i : part) list.push_back(name_json(dataset.sample(i).id));
         return list;
     };
     j["train"] = ids(split.train);
     j["val"] = ids(split.val);
     j["test"] = ids(split.test);
-    std::ofstream out(path);
-    KILN_CHECK(out, "split: ", path, ": cannot write");
-    out << j.dump(1) << "\n";
-    KILN_CHECK(out, "split: ", path, ": write failed");
+    // Atomic: a run killed while writing it must find the whole file (or none) when started again.
+    write_file_atomically(path, {j.dump(1), "\n"}, "split");
 }
 
 Split load_split(const std::string& path, const ImageDataset& dataset, bool quiet) {
@@ -140,7 +169,8 @@ Split load_split(const std::string& path, const ImageDataset& dataset, bool quie
     KILN_CHECK(j.value("version", 0) == 1, "split: ", path, ": version ", j.value("version", 0), " (this kiln reads 1)");
     Split split;
     try {
-        const auto classes = j.at("classes").get<std::vector<std::string>>();
+        std::vector<std::string> classes;
+        for (const nlohmann::json& name : j.at("classes")) classes.push_back(name_from_json(name));
         KILN_CHECK(classes == dataset.class_names(), "split: ", path, ": its classes differ from the dataset's (",
                    classes.size(), " vs ", dataset.class_names().size(), " classes)");
         split.seed = j.at("seed").get<uint64_t>();
@@ -151,7 +181,8 @@ Split load_split(const std::string& path, const ImageDataset& dataset, bool quie
         for (size_t i = 0; i < dataset.size(); ++i) index[dataset.sample(i).id] = i;
         size_t used = 0;
         for (auto [name, part] : {std::pair{"train", &split.train}, {"val", &split.val}, {"test", &split.test}}) {
-            for (const std::string& id : j.at(name).get<std::vector<std::string>>()) {
+            for (const nlohmann::json& entry : j.at(name)) {
+                const std::string id = name_from_json(entry);
                 const auto found = index.find(id);
                 KILN_CHECK(found != index.end(), "split: ", path, ": \"", id, "\" (", name,
                            ") is not in the dataset (deleted, renamed or skipped as undecodable?)");

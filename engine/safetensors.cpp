@@ -6,11 +6,10 @@
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <string_view>
 #include <vector>
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include "engine/file.h"
 
 namespace kiln {
 
@@ -300,40 +299,11 @@ std::string serialize_safetensors(const std::map<std::string, Tensor>& tensors,
 void write_safetensors(const std::string& path, const std::map<std::string, Tensor>& tensors,
                        const std::map<std::string, std::string>& metadata) {
     const Layout l = layout(tensors, metadata, path);
-    const std::string prefix = "safetensors: " + path + ": ";
-    std::string temporary = path + ".tmp.XXXXXX";
-    const int fd = mkstemp(temporary.data());
-    KILN_CHECK(fd >= 0, prefix, "cannot create a temporary file next to it (", std::strerror(errno), ")");
-    auto write_all = [&](const char* data, size_t size) {
-        while (size > 0) {
-            const ssize_t written = ::write(fd, data, size);
-            if (written < 0 && errno == EINTR) continue;
-            if (written <= 0) return false;
-            data += written;
-            size -= size_t(written);
-        }
-        return true;
-    };
     const std::string head = length_prefix(l.header.size()) + l.header;
-    bool ok = write_all(head.data(), head.size());
+    std::vector<std::string_view> pieces{head};
     for (const auto& [name, tensor] : l.tensors)
-        ok = ok && write_all(static_cast<const char*>(tensor.raw_data()), size_t(tensor.numel()) * dtype_size(tensor.dtype()));
-    ok = ok && ::fchmod(fd, 0644) == 0 && ::fsync(fd) == 0;
-    const int saved_errno = errno;
-    ok = (::close(fd) == 0) && ok;
-    if (!ok || std::rename(temporary.c_str(), path.c_str()) != 0) {
-        const int error = ok ? errno : saved_errno;
-        std::remove(temporary.c_str());
-        fail(prefix, "cannot write the file (", std::strerror(error), ")");
-    }
-    // Make the rename itself durable.
-    const size_t slash = path.find_last_of('/');
-    const std::string directory = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-    const int dir_fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY);
-    if (dir_fd >= 0) {
-        ::fsync(dir_fd);
-        ::close(dir_fd);
-    }
+        pieces.emplace_back(static_cast<const char*>(tensor.raw_data()), size_t(tensor.numel()) * dtype_size(tensor.dtype()));
+    write_file_atomically(path, pieces, "safetensors");
 }
 
 }  // namespace kiln

@@ -157,4 +157,19 @@ void ReduceLROnPlateau::step(double metric) {
     }
 }
 
+std::map<std::string, double> ReduceLROnPlateau::state_dict() const {
+    std::map<std::string, double> state{{"bad_steps", double(bad_steps_)}, {"cooldown_left", double(cooldown_left_)}};
+    if (std::isfinite(best_)) state["best"] = best_;
+    return state;
+}
+
+void ReduceLROnPlateau::load_state_dict(const std::map<std::string, double>& state) {
+    KILN_CHECK(state.count("bad_steps") && state.count("cooldown_left"),
+               "ReduceLROnPlateau: a state needs bad_steps and cooldown_left");
+    bad_steps_ = int64_t(state.at("bad_steps"));
+    cooldown_left_ = int64_t(state.at("cooldown_left"));
+    const auto best = state.find("best");
+    best_ = best != state.end() ? best->second : options_.mode == "min" ? HUGE_VAL : -HUGE_VAL;
+}
+
 }  // namespace kiln::optim

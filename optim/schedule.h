@@ -4,6 +4,7 @@
 // t by one and writes the new lr into every parameter group of the optimizer.
 // Whether a step is an epoch or a batch is the caller's choice (seed 003 steps
 // cosine-with-restarts per batch). Creating a schedule sets lr_at(0).
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -138,6 +139,10 @@ public:
     explicit ReduceLROnPlateau(Optimizer& optimizer) : ReduceLROnPlateau(optimizer, Options{}) {}
     void step(double metric);
     double best() const { return best_; }
+    // Its counters, for a checkpoint: "bad_steps", "cooldown_left", and
+    // "best" once a metric was seen (the starting +-inf has no JSON form).
+    std::map<std::string, double> state_dict() const;
+    void load_state_dict(const std::map<std::string, double>& state);
 
 private:
     bool is_better(double metric) const;

@@ -1,14 +1,16 @@
 // Determinism: a short training loop built from the library (the synthetic
 // data set, the threaded DataLoader with augmentation, the tiny_cnn zoo model,
 // AdamW) gives bit-identical weights and losses for the same seed, run twice,
-// and with 1 or 2 loader workers. (kiln train's own runs, logs included,
-// are checked once that command lands: docs/reliability.md.)
+// and with 1 or 2 loader workers; so does `kiln train` itself, its log
+// included (all but the timing fields).
 #include <doctest/doctest.h>
 
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 
+#include "cli_util.h"
 #include "data/dataset.h"
 #include "data/loader.h"
 #include "data/synth.h"
@@ -105,4 +107,33 @@ TEST_CASE("determinism: the same seed trains bit-identical weights twice, with 1
     // And the run did train: another seed lands elsewhere.
     const Run other = train(8, 1);
     CHECK_FALSE(same_bits(first.weights, other.weights));
+}
+
+TEST_CASE("determinism: kiln train twice, and with 1 or 2 loader workers: the same log and bit-identical checkpoints") {
+    namespace fs = std::filesystem;
+    const fs::path root = fs::temp_directory_path() / ("kiln_test_determinism_" + std::to_string(::getpid()));
+    fs::remove_all(root);
+    fs::create_directories(root);
+    auto run = [&](const std::string& name, int workers, int seed) {
+        const fs::path out = root / name;
+        // Augmentation, dropout, shuffling, 2 OpenMP threads: every source of randomness and threading of a real run.
+        REQUIRE(kiln::test::run_kiln({"train", "synth:bottle:count=32,size=16", "--size", "16", "--model", "tiny_cnn",
+                                      "--dropout", "0.2", "--augment", "round", "--epochs", "3", "--batch-size", "4",
+                                      "--workers", std::to_string(workers), "--threads", "2", "--report", "false",
+                                      "--seed", std::to_string(seed), "--out", out.string()},
+                                     (root / (name + ".txt")).string()) == 0);
+        return out;
+    };
+    const fs::path first = run("first", 1, 3), again = run("again", 1, 3), two_workers = run("two_workers", 2, 3),
+                   other_seed = run("other_seed", 1, 4);
+    const auto log = kiln::test::log_without_timing(first);
+    REQUIRE(log.size() == 4);  // 3 epochs and the final record
+    for (const fs::path& other : {again, two_workers}) {
+        CAPTURE(other.string());
+        CHECK(kiln::test::log_without_timing(other) == log);
+        for (const std::string file : {"last.safetensors", "best.safetensors", "model.safetensors"})
+            CHECK_MESSAGE(kiln::test::same_checkpoint(first / file, other / file, {"out", "workers"}), file);
+    }
+    CHECK_FALSE(kiln::test::same_checkpoint(first / "last.safetensors", other_seed / "last.safetensors"));
+    fs::remove_all(root);
 }

@@ -42,3 +42,8 @@ TEST_CASE("fuzz regressions: CSV dataset list") {
     kiln::test::TempDir dir;
     replay("csv", [&](const uint8_t* data, size_t size) { kiln::fuzz::csv_input(data, size, dir / "list.csv"); });
 }
+
+TEST_CASE("fuzz regressions: kiln train config file") {
+    kiln::test::TempDir dir;
+    replay("config", [&](const uint8_t* data, size_t size) { kiln::fuzz::config_input(data, size, dir / "config"); });
+}

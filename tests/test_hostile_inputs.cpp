@@ -12,6 +12,9 @@
 #include "data/dataset.h"
 #include "data/image_io.h"
 #include "data/split.h"
+#include "engine/utf8.h"
+#include "train/config.h"
+#include "train/trainer.h"
 #include "data_util.h"
 
 using namespace kiln;
@@ -189,6 +192,35 @@ TEST_CASE("hostile: a file name that is not UTF-8 is listed, loaded and named by
     REQUIRE(d.size() == 2);
     CHECK(d.sample(1).id == "good/\xff\xfe caf\xe9.png");  // sorted by bytes: 0xff after 'b'
     CHECK(d.load(1).height == 16);
+    // kiln train's split.json holds it (as hex: JSON strings are UTF-8) and
+    // reads it back. **Fixed:** nlohmann::json threw "invalid UTF-8 byte" out
+    // of save_split, so kiln train stopped on any such file name.
+    const Split split = stratified_split(d, SplitRatios{1.0, 0.0, 0.0}, 1);
+    save_split(dir / "split.json", split, d);
+    CHECK(kiln::test::read_bytes(dir / "split.json").find("\"hex\": \"676f6f642f") != std::string::npos);
+    const Split back = load_split(dir / "split.json", d, true);
+    CHECK(back.train == split.train);
+}
+
+TEST_CASE("hostile: text that is not UTF-8 where kiln writes JSON is refused by name") {
+    CHECK(is_valid_utf8("caf\xc3\xa9 \xf0\x9f\x94\xa5 plain"));
+    for (const char* bad : {"\xff", "caf\xe9", "\xc0\xaf" /* overlong '/' */, "\xed\xa0\x80" /* surrogate */,
+                            "\xe2\x82" /* cut */, "\xf4\x90\x80\x80" /* above U+10FFFF */, "\x80"})
+        CHECK_MESSAGE(!is_valid_utf8(bad), bad);
+    train::TrainConfig config;
+    config.out = "runs/caf\xe9";
+    CHECK_THROWS_WITH_AS(train::check_config(config), doctest::Contains("--out: \"runs/caf\xe9\" is not valid UTF-8"), Error);
+    // A class folder's name goes into every checkpoint: refused before training.
+    TempDir dir;
+    for (int i = 0; i < 4; ++i) {
+        put_image(dir / ("data/good/" + std::to_string(i) + ".png"), kiln::test::pattern_image(8, 8, 3));
+        put_image(dir / ("data/caf\xe9/" + std::to_string(i) + ".png"), kiln::test::pattern_image(8, 8, 3));
+    }
+    config.data = dir / "data";
+    config.out = dir / "run";
+    config.size = 8;
+    config.model = "tiny_cnn";
+    CHECK_THROWS_WITH_AS(train::train(config), doctest::Contains("the class name \"caf\xe9\" is not valid UTF-8"), Error);
 }
 
 TEST_CASE("hostile: empty data sets say what is missing") {

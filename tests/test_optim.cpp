@@ -207,6 +207,31 @@ TEST_CASE("reduce-on-plateau: waits `patience` bad steps, then multiplies by fac
     CHECK(optimizer.lr() == 0.25);
 }
 
+TEST_CASE("reduce-on-plateau: its state_dict restores it mid-way, the starting infinite best included") {
+    ReduceLROnPlateau::Options options;
+    options.patience = 2;
+    options.factor = 0.5;
+    options.cooldown = 1;
+    const double losses[] = {1.0, 0.9, 0.95, 0.95, 0.95, 0.95, 0.95, 0.95, 0.97, 0.8, 0.99};
+    for (size_t split = 0; split <= 6; split += 3) {
+        CAPTURE(split);
+        Tensor w = scalar_param(1), v = scalar_param(1);
+        SGD straight({w}, {{"lr", 1}}), first({v}, {{"lr", 1}});
+        ReduceLROnPlateau a(straight, options), b(first, options);
+        for (size_t i = 0; i < split; ++i) a.step(losses[i]), b.step(losses[i]);
+        const std::map<std::string, double> state = b.state_dict();
+        CHECK(state.count("best") == (split > 0 ? 1u : 0u));
+        Tensor u = scalar_param(1);
+        SGD second({u}, {{"lr", first.lr()}});
+        ReduceLROnPlateau c(second, options);
+        c.load_state_dict(state);
+        for (size_t i = split; i < 11; ++i) {
+            a.step(losses[i]), c.step(losses[i]);
+            CHECK(second.lr() == straight.lr());
+        }
+    }
+}
+
 TEST_CASE("clipping by global norm returns the pre-clip norm, by value clamps") {
     Tensor a = scalar_param(0), b = scalar_param(0);
     set_gradient(a, 3);

@@ -31,6 +31,7 @@ namespace fs = std::filesystem;
 namespace {
 
 fs::path fresh_dir(const std::string& name) {
+    // The process id too: other checkouts' suites may run at the same time.
     const fs::path dir = fs::temp_directory_path() / ("kiln_test_train_" + name + "_" + std::to_string(::getpid()));
     fs::remove_all(dir);
     return dir;
@@ -151,6 +152,31 @@ TEST_CASE("train: Ctrl-C mid-epoch saves the position, and resuming step by step
     for (size_t i = 0; i + 1 < log_a.size(); ++i) CHECK(log_a[i]["train"]["loss"] == log_b[i]["train"]["loss"]);
     fs::remove_all(a);
     fs::remove_all(b);
+}
+
+TEST_CASE("train: resume keeps the per-epoch schedules (plateau counters, step count) and the log") {
+    for (const char* schedule : {"plateau", "step"}) {
+        CAPTURE(schedule);
+        const fs::path a = fresh_dir("straight_schedule"), b = fresh_dir("resumed_schedule");
+        train::TrainConfig c = tiny_config(a);
+        c.model = "tiny_cnn";
+        c.epochs = 6;
+        c.schedule = schedule;
+        c.restart_period = 2;  // step: every 2 epochs
+        c.patience = 3;        // plateau: patience 1
+        c.restore_best = false;
+        train::train(c);
+        c.out = b.string();
+        c.stop_after = 3;
+        train::train(c);
+        train::resume(b.string());
+        CHECK(bit_identical(model_tensors(a / "last.safetensors"), model_tensors(b / "last.safetensors")));
+        const auto straight = read_log(a), resumed = read_log(b);
+        REQUIRE(straight.size() == resumed.size());
+        for (size_t i = 0; i < straight.size(); ++i) CHECK(straight[i].value("lr", 0.0) == resumed[i].value("lr", 0.0));
+        fs::remove_all(a);
+        fs::remove_all(b);
+    }
 }
 
 TEST_CASE("early stopping: patience, min-delta, best epoch") {

@@ -7,7 +7,9 @@
 //   - kiln's checkpoint metadata (layers/checkpoint.h: model, classes, input
 //     size, normalisation, threshold), plus "train_state": a JSON object with
 //     the config, the epoch and batch to continue from, the global step, the
-//     optimizer's scalars, the early-stopping state and the epoch history.
+//     optimizer's scalars, the early-stopping state and the plateau schedule's
+//     counters. (The epoch history is RUN_DIR/log.jsonl's alone: a checkpoint
+//     stays the same size however many epochs a run has.)
 // The RNG needs no saved state: every batch reseeds the default generator
 // from (seed, epoch, batch), and the loader's batches are pure functions of
 // (seed, epoch, batch), so the position alone restores them.

@@ -1,10 +1,14 @@
 #include "train/config.h"
 
-#include <CLI/CLI.hpp>
-#include <fstream>
-#include <sstream>
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <type_traits>
+#include <vector>
 
 #include "engine/error.h"
+#include "engine/utf8.h"
+#include "train/early_stopping.h"
 
 namespace kiln::train {
 
@@ -46,78 +50,47 @@ TrainConfig config_from_json(const nlohmann::json& j) {
     return c;
 }
 
-namespace {
-
-// A TOML value (as CLI11 reads it: one string) as the JSON type of its field.
-nlohmann::json toml_value(const std::string& key, const std::string& text, const std::string& origin) {
-    const TrainConfig defaults;
-    nlohmann::json j;
-    auto convert = [&](const auto& field) {
-        using T = std::decay_t<decltype(field)>;
-        if constexpr (std::is_same_v<T, std::string>) {
-            j = text;
-        } else if constexpr (std::is_same_v<T, bool>) {
-            KILN_CHECK(text == "true" || text == "false", origin, ": \"", key, "\" must be true or false, got ", text);
-            j = text == "true";
-        } else {
-            T value{};
-            std::istringstream in(text);
-            in >> value;
-            KILN_CHECK(!in.fail() && in.peek() == std::char_traits<char>::eof(), origin, ": \"", key,
-                       "\" must be a number, got ", text);
-            j = value;
-        }
+void check_config(const TrainConfig& c) {
+    // Text goes into config.json and every checkpoint (JSON: UTF-8 only).
+    const auto utf8 = [](const char* key, const auto& value) {
+        if constexpr (std::is_same_v<std::decay_t<decltype(value)>, std::string>)
+            KILN_CHECK(is_valid_utf8(value), std::string_view(key) == "data" ? "" : "--", key, ": \"", value,
+                       "\" is not valid UTF-8 (the run's config.json could not hold it); rename the file or folder");
     };
-    bool known = false;
-#define KILN_CONVERT(k, field) \
-    if (key == k) convert(defaults.field), known = true;
-    KILN_TRAIN_FIELDS(KILN_CONVERT)
-#undef KILN_CONVERT
-    KILN_CHECK(known, origin, ": unknown key \"", key, "\"");
-    return j;
-}
-
-}  // namespace
-
-nlohmann::json parse_config_text(const std::string& text, const std::string& origin) {
-    const size_t first = text.find_first_not_of(" \t\r\n");
-    nlohmann::json j = nlohmann::json::object();
-    if (first != std::string::npos && text[first] == '{') {
-        try {
-            j = nlohmann::json::parse(text);
-        } catch (const nlohmann::json::exception& error) {
-            fail(origin, ": not valid JSON (", error.what(), ")");
-        }
-    } else {
-        std::istringstream in(text);
-        std::vector<CLI::ConfigItem> items;
-        try {
-            items = CLI::ConfigTOML().from_config(in);
-        } catch (const std::exception& error) {
-            fail(origin, ": not valid TOML (", error.what(), ")");
-        }
-        for (const CLI::ConfigItem& item : items) {
-            if (item.name == "++" || item.name == "--") continue;  // section markers
-            KILN_CHECK(item.parents.empty(), origin, ": sections are not supported (key \"", item.fullname(), "\")");
-            KILN_CHECK(item.inputs.size() == 1, origin, ": \"", item.name, "\" must have one value, got ",
-                       item.inputs.size());
-            j[item.name] = toml_value(item.name, item.inputs[0], origin);
-        }
-    }
-    try {
-        (void)config_from_json(j);  // unknown keys and wrong types, named
-    } catch (const Error& error) {
-        fail(origin, ": ", std::string(error.what()).substr(std::string("kiln::Error: config: ").size()));
-    }
-    return j;
-}
-
-nlohmann::json read_config_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    KILN_CHECK(in, "--config ", path, ": cannot open the file");
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    return parse_config_text(buffer.str(), "--config " + path);
+#define KILN_UTF8(key, field) utf8(key, c.field);
+    KILN_TRAIN_FIELDS(KILN_UTF8)
+#undef KILN_UTF8
+    for (const auto& [flag, value] : {std::pair{"--width", c.width}, {"--dropout", c.dropout}, {"--lr", c.lr},
+                                      {"--weight-decay", c.weight_decay}, {"--min-lr", c.min_lr},
+                                      {"--focal-gamma", c.focal_gamma}, {"--label-smoothing", c.label_smoothing},
+                                      {"--grad-clip", c.grad_clip}, {"--min-delta", c.min_delta},
+                                      {"--target-fnr", c.target_fnr}, {"--stop-accuracy", c.stop_accuracy}})
+        KILN_CHECK(std::isfinite(value), flag, " must be a finite number, got ", value);
+    KILN_CHECK(c.epochs >= 1 && c.epochs <= 1000000, "--epochs must be in [1, 1000000], got ", c.epochs);
+    KILN_CHECK(c.size >= 8 && c.size <= 4096, "--size must be in [8, 4096], got ", c.size);
+    KILN_CHECK(c.width > 0, "--width must be > 0, got ", c.width);
+    KILN_CHECK(c.lr > 0, "--lr must be > 0, got ", c.lr);
+    KILN_CHECK(c.accumulate >= 1 && c.accumulate <= 1000000, "--accumulate must be in [1, 1000000], got ", c.accumulate);
+    KILN_CHECK(c.loss == "ce" || c.loss == "focal", "--loss must be ce or focal, got \"", c.loss, "\"");
+    KILN_CHECK(c.label_smoothing >= 0 && c.label_smoothing < 1, "--label-smoothing must be in [0, 1), got ", c.label_smoothing);
+    KILN_CHECK(c.grad_clip >= 0, "--grad-clip must be >= 0, got ", c.grad_clip);
+    const std::vector<std::string> schedules{"none", "cosine", "cosine_restarts", "step", "plateau", "onecycle"};
+    KILN_CHECK(std::find(schedules.begin(), schedules.end(), c.schedule) != schedules.end(), "--schedule: unknown \"",
+               c.schedule, "\" (none, cosine, cosine_restarts, step, plateau, onecycle)");
+    KILN_CHECK(c.restart_period >= 1 && c.restart_mult >= 1 && c.restart_period <= 1000000 && c.restart_mult <= 1000000,
+               "--restart-period and --restart-mult must be in [1, 1000000]");
+    EarlyStopping::mode_for(c.monitor);
+    KILN_CHECK(c.patience >= 0 && c.min_delta >= 0, "--patience and --min-delta must be >= 0");
+    // At most 6 digits: std::stoll of a longer string could overflow (and throw).
+    const bool digits = !c.batch_size.empty() && c.batch_size.size() <= 6 &&
+                        std::all_of(c.batch_size.begin(), c.batch_size.end(), [](char d) { return d >= '0' && d <= '9'; });
+    KILN_CHECK(c.batch_size == "auto" || (digits && std::stoll(c.batch_size) >= 1),
+               "--batch-size must be a number in [1, 999999] or auto, got \"", c.batch_size, "\"");
+    KILN_CHECK(c.effective_batch >= 0 && c.effective_batch <= 1000000, "--effective-batch must be in [0, 1000000], got ",
+               c.effective_batch);
+    KILN_CHECK(c.limit_per_class >= 0, "--limit-per-class must be >= 0, got ", c.limit_per_class);
+    KILN_CHECK(c.workers >= 0 && c.workers <= 256, "--workers must be in [0, 256], got ", c.workers);
+    KILN_CHECK(c.threads >= 0 && c.threads <= 4096, "--threads must be in [0, 4096] (0: all cores), got ", c.threads);
 }
 
 }  // namespace kiln::train

@@ -63,13 +63,9 @@ struct TrainConfig {
 nlohmann::json to_json(const TrainConfig& config);
 // Unknown keys are an error naming them.
 TrainConfig config_from_json(const nlohmann::json& j);
-
-// The keys and values of a config file: a JSON object (first character '{',
-// as RUN_DIR/config.json), else TOML (`epochs = 40`, `model = "resnet18"`).
-// TOML values are converted to the type of the field their key names.
-// kiln::Error naming the file for anything unreadable, malformed, unknown or
-// of the wrong type.
-nlohmann::json read_config_file(const std::string& path);
-nlohmann::json parse_config_text(const std::string& text, const std::string& origin);
+// A kiln::Error naming the flag for a value no run can use: out of range,
+// unknown name, or a non-finite number (NaN would be written to config.json as
+// null, which neither --config nor --resume could read back).
+void check_config(const TrainConfig& config);
 
 }  // namespace kiln::train

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "data/image_io.h"
+#include "engine/file.h"
 #include "train/data_setup.h"
 #include "train/grad_cam.h"
 
@@ -269,13 +270,7 @@ void write_report(const std::string& path, const ReportInput& in) {
     }
     o << "<h2>Config</h2><pre>" << escape(in.config.dump(2)) << "</pre>";
     o << "<p style='font-size:11px;color:#888'>kiln report; the same numbers are in log.jsonl and metrics.json.</p></body></html>\n";
-    const std::string tmp = path + ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::binary);
-        KILN_CHECK(out.good(), "report: cannot write ", tmp);
-        out << o.str();
-    }
-    fs::rename(tmp, path);
+    write_file_atomically(path, {o.str()}, "report");
 }
 
 }  // namespace kiln::train

@@ -1,6 +1,7 @@
 #include "train/trainer.h"
 
 #include <omp.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -15,9 +16,11 @@
 #include "data/split.h"
 #include "data/transforms.h"
 #include "engine/autograd.h"
+#include "engine/file.h"
 #include "engine/ops.h"
 #include "engine/random.h"
 #include "engine/safetensors.h"
+#include "engine/utf8.h"
 #include "layers/class_weights.h"
 #include "optim/clip.h"
 #include "optim/schedule.h"
@@ -53,6 +56,14 @@ void clear_interrupt() { interrupt_count.store(0); }
 // ------------------------------------------------------------------ pieces
 
 namespace {
+
+// The process's peak resident set so far (getrusage; KiB on Linux), logged
+// each epoch: a long run on the same data must not grow it after the first.
+int64_t peak_rss_kib() {
+    rusage usage{};
+    ::getrusage(RUSAGE_SELF, &usage);
+    return int64_t(usage.ru_maxrss);
+}
 
 double seconds_since(Clock::time_point start) {
     return std::chrono::duration<double>(Clock::now() - start).count();
@@ -114,25 +125,6 @@ Tensor class_weights_for(const std::string& spec, const std::vector<int64_t>& co
     return class_weights_tensor(w);
 }
 
-void check_config(const TrainConfig& c) {
-    KILN_CHECK(c.epochs >= 1, "--epochs must be >= 1, got ", c.epochs);
-    KILN_CHECK(c.size >= 8 && c.size <= 4096, "--size must be in [8, 4096], got ", c.size);
-    KILN_CHECK(c.lr > 0, "--lr must be > 0, got ", c.lr);
-    KILN_CHECK(c.accumulate >= 1, "--accumulate must be >= 1, got ", c.accumulate);
-    KILN_CHECK(c.loss == "ce" || c.loss == "focal", "--loss must be ce or focal, got \"", c.loss, "\"");
-    KILN_CHECK(c.label_smoothing >= 0 && c.label_smoothing < 1, "--label-smoothing must be in [0, 1), got ", c.label_smoothing);
-    KILN_CHECK(c.grad_clip >= 0, "--grad-clip must be >= 0, got ", c.grad_clip);
-    const std::vector<std::string> schedules{"none", "cosine", "cosine_restarts", "step", "plateau", "onecycle"};
-    KILN_CHECK(std::find(schedules.begin(), schedules.end(), c.schedule) != schedules.end(), "--schedule: unknown \"",
-               c.schedule, "\" (none, cosine, cosine_restarts, step, plateau, onecycle)");
-    KILN_CHECK(c.restart_period >= 1 && c.restart_mult >= 1, "--restart-period and --restart-mult must be >= 1");
-    EarlyStopping::mode_for(c.monitor);
-    KILN_CHECK(c.batch_size == "auto" || std::all_of(c.batch_size.begin(), c.batch_size.end(), ::isdigit),
-               "--batch-size must be a number or auto, got \"", c.batch_size, "\"");
-    KILN_CHECK(c.batch_size == "auto" || (!c.batch_size.empty() && std::stoll(c.batch_size) >= 1), "--batch-size must be >= 1");
-    KILN_CHECK(c.workers >= 0, "--workers must be >= 0");
-}
-
 // Progress on a terminal: one line rewritten in place.
 class Progress {
 public:
@@ -179,7 +171,7 @@ struct Run {
     std::unique_ptr<Criterion> criterion;
     int64_t batch_size = 32, accumulate = 1;
     EarlyStopping stopping;
-    json history = json::array();
+    const json* resumed = nullptr;  // the checkpoint's train_state, when resuming
     int64_t epoch = 0, batch = 0, global_step = 0;  // position to continue from
     Scores partial;
     double partial_loss_sum = 0;
@@ -190,7 +182,8 @@ TrainState make_state(const Run& r) {
     TrainState s;
     s.json = {{"config", to_json(r.config)}, {"epoch", r.epoch}, {"batch", r.batch}, {"global_step", r.global_step},
               {"batch_size", r.batch_size}, {"accumulate", r.accumulate}, {"early_stopping", r.stopping.state()},
-              {"history", r.history}, {"partial_loss_sum", r.partial_loss_sum}, {"partial_images", r.partial_images}};
+              {"plateau", r.plateau ? json(r.plateau->state_dict()) : json()},
+              {"partial_loss_sum", r.partial_loss_sum}, {"partial_images", r.partial_images}};
     s.optimizer = r.optimizer->state_dict();
     s.partial = r.partial;
     return s;
@@ -202,19 +195,29 @@ void save(const Run& r, const std::string& name, bool with_state = true) {
 }
 
 void write_json_file(const fs::path& path, const json& j) {
-    const fs::path tmp = path.string() + ".tmp";
-    {
-        std::ofstream out(tmp);
-        KILN_CHECK(out.good(), "cannot write ", tmp.string());
-        out << j.dump(2) << "\n";
-    }
-    fs::rename(tmp, path);
+    write_file_atomically(path.string(), {j.dump(2), "\n"}, "train");
 }
 
+// log.jsonl is appended to, a line per epoch (so `tail -f` follows it), and
+// is the run's only copy of the epoch history: memory and checkpoints stay
+// the same size however long a run is. A kill in the middle of a line leaves
+// half a line, which --resume rewrites away.
 void append_log(const Run& r, const json& record) {
-    std::ofstream out(r.dir / "log.jsonl", std::ios::app);
-    KILN_CHECK(out.good(), "cannot append to ", (r.dir / "log.jsonl").string());
-    out << record.dump() << "\n";
+    append_to_file((r.dir / "log.jsonl").string(), record.dump() + "\n", "train");
+}
+
+// The epoch records of log.jsonl up to epoch `last` (1-based), in order;
+// lines that do not parse (half a line of a killed run) are skipped.
+json read_epoch_records(const fs::path& log, int64_t last) {
+    json records = json::array();
+    std::ifstream in(log);
+    for (std::string line; std::getline(in, line);) {
+        const json record = json::parse(line, nullptr, false);
+        if (record.is_object() && record.contains("epoch") && record["epoch"].is_number_integer() &&
+            record["epoch"].get<int64_t>() <= last)
+            records.push_back(record);
+    }
+    return records;
 }
 
 // Fractional epoch of the per-batch schedules.
@@ -232,7 +235,13 @@ void setup(Run& r) {
     if (c.threads > 0) omp_set_num_threads(c.threads);
     r.device = Device::parse(c.device);
     r.dataset = open_run_dataset({c.data, c.size, c.grayscale, c.binary, c.limit_per_class});
+    // Class names go into every checkpoint's JSON header (file names need not:
+    // split.json writes those that are not UTF-8 as hex).
+    for (const std::string& name : r.dataset.class_names())
+        KILN_CHECK(is_valid_utf8(name), "data: ", c.data, ": the class name \"", name,
+                   "\" is not valid UTF-8 (checkpoints store class names as JSON text); rename its folder");
     fs::create_directories(r.dir);
+    remove_stale_temporaries(r.dir.string());  // of a run killed while writing a file
     r.split = data::split_or_load((r.dir / "split.json").string(), r.dataset, data::parse_split_ratios(c.split), c.seed);
     KILN_CHECK(!r.split.train.empty() && !r.split.val.empty(), "data: ", c.data,
                ": the split leaves no training or validation images");
@@ -356,11 +365,16 @@ TrainResult run_loop(Run& r, int64_t stop_after, const optim::OptimizerState* sa
     data::DataLoader loader(r.dataset, r.split.train, lo);
     const int64_t batches = loader.batches_per_epoch();
     build_schedule(r, batches);
-    // Replays the per-epoch schedules to the saved position (their state is a
-    // function of the history); the optimizer state loaded later holds the lr.
-    for (const json& h : r.history) {
-        if (r.plateau) r.plateau->step(h.at("val").at(c.monitor).is_null() ? NAN : h.at("val").at(c.monitor).get<double>());
-        if (c.schedule == "step") r.schedule->step();
+    // Brings the per-epoch schedules to the saved position (step: one step per
+    // epoch done; plateau: its saved counters); the optimizer state loaded
+    // later holds the lr.
+    if (c.schedule == "step")
+        for (int64_t e = 0; e < r.epoch; ++e) r.schedule->step();
+    if (r.plateau && r.resumed) {
+        const json saved = r.resumed->value("plateau", json());
+        if (saved.is_object()) r.plateau->load_state_dict(saved.get<std::map<std::string, double>>());
+        else  // a checkpoint of an older kiln, which kept the epoch history instead
+            for (const json& h : r.resumed->value("history", json::array())) r.plateau->step(h.at("val").at(c.monitor).get<double>());
     }
     // A schedule takes its base lr from the optimizer when built: build it
     // first, then restore the optimizer (whose groups hold the current lr).
@@ -439,8 +453,7 @@ TrainResult run_loop(Run& r, int64_t stop_after, const optim::OptimizerState* sa
         if (c.schedule == "step") r.schedule->step();
         json record = {{"epoch", r.epoch + 1}, {"lr", r.optimizer->lr(0)}, {"train", to_json(train_m)}, {"val", to_json(val_m)},
                        {"seconds", seconds_since(epoch_start)}, {"images_per_second", double(r.partial_images) / train_seconds},
-                       {"best", improved}};
-        r.history.push_back(record);
+                       {"peak_rss_kib", peak_rss_kib()}, {"best", improved}};
         append_log(r, record);
         std::printf("epoch %3lld/%lld  train %s | val %s | lr %.2e  %.0f img/s%s\n", (long long)r.epoch + 1,
                     (long long)c.epochs, ("loss " + fmt(train_m.loss) + " acc " + fmt(train_m.accuracy)).c_str(),
@@ -513,7 +526,7 @@ TrainResult run_loop(Run& r, int64_t stop_after, const optim::OptimizerState* sa
         ReportInput in;
         in.title = "kiln run " + r.dir.string();
         in.config = to_json(c);
-        in.history = r.history;
+        in.history = read_epoch_records(r.dir / "log.jsonl", r.epoch);
         in.final_record = final_record;
         in.class_names = r.dataset.class_names();
         in.good_class = r.good;
@@ -564,17 +577,22 @@ TrainResult resume(const std::string& run_dir, int64_t stop_after) {
     r.batch = s.at("batch").get<int64_t>();
     r.global_step = s.at("global_step").get<int64_t>();
     r.stopping.load_state(s.at("early_stopping"));
-    r.history = s.at("history");
+    r.resumed = &s;
     r.partial = saved.state->partial;
     r.partial_loss_sum = s.at("partial_loss_sum").get<double>();
     r.partial_images = s.at("partial_images").get<int64_t>();
     std::printf("resuming %s at epoch %lld, batch %lld (step %lld)\n", run_dir.c_str(), (long long)r.epoch + 1,
                 (long long)r.batch, (long long)r.global_step);
-    // Rewrite log.jsonl to the saved history (drops lines of epochs after the checkpoint).
-    {
-        std::ofstream out(r.dir / "log.jsonl", std::ios::trunc);
-        for (const json& h : r.history) out << h.dump() << "\n";
-    }
+    // log.jsonl back to the checkpoint's epoch: without the line of an epoch
+    // logged after it (a run killed before its checkpoint write), or half a line.
+    const json records = read_epoch_records(r.dir / "log.jsonl", r.epoch);
+    if (int64_t(records.size()) != r.epoch)
+        std::fprintf(stderr, "kiln: warning: %s/log.jsonl holds %zu of the %lld epochs before the checkpoint "
+                             "(edited or lost?); report.html will show those it has\n",
+                     run_dir.c_str(), records.size(), (long long)r.epoch);
+    std::string log;
+    for (const json& h : records) log += h.dump() + "\n";
+    write_file_atomically((r.dir / "log.jsonl").string(), {log}, "train");
     return run_loop(r, stop_after, &saved.state->optimizer);
 }
 

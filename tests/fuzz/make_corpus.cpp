@@ -8,8 +8,12 @@
 #include <fstream>
 #include <string>
 
+#include <CLI/CLI.hpp>
+
+#include "apps/train_commands.h"
 #include "data/image_io.h"
 #include "engine/safetensors.h"
+#include "train/config.h"
 
 using namespace kiln;
 using namespace kiln::data;
@@ -43,8 +47,8 @@ std::string hand_safetensors(const std::string& header, const std::string& data)
 
 int main(int argc, char** argv) {
     const std::filesystem::path root = argc > 1 ? argv[1] : "tests/fuzz/corpus";
-    const auto image = root / "image", st = root / "safetensors", csv = root / "csv";
-    for (const auto& d : {image, st, csv}) std::filesystem::create_directories(d);
+    const auto image = root / "image", st = root / "safetensors", csv = root / "csv", config = root / "config";
+    for (const auto& d : {image, st, csv, config}) std::filesystem::create_directories(d);
 
     write_image((image / "rgb_12x9.png").string(), gradient(9, 12, 3));
     write_image((image / "gray_9x7.png").string(), gradient(7, 9, 1));
@@ -73,6 +77,25 @@ int main(int argc, char** argv) {
     write_text(csv / "header_names.csv", "path,label\ngood/a.png,good\nscratch/b.png,scratch\n\"odd, name.png\",good\n");
     write_text(csv / "numeric.csv", "# comment\n0001.png,0\n0002.png,2\n/abs/path.jpg,1\r\n\n");
     write_text(csv / "quoted.csv", "\"a\"\"b.png\" , \"defect\" , extra\nc.bmp,good\n");
+    // kiln train configs: a run's config.json as the trainer writes it, the
+    // TOML that CLI11 writes for the same options (every key, with its help
+    // as a comment), and short ones as people write them.
+    write_text(config / "run_config.json", kiln::train::to_json(kiln::train::TrainConfig{}).dump(2) + "\n");
+    {
+        CLI::App app{"kiln"};
+        kiln::apps::TrainCommand command;
+        command.app = app.add_subcommand("train");
+        kiln::apps::add_train_options(*command.app, command, "tiny_cnn, resnet_inspired");
+        write_text(config / "all_defaults.toml", command.app->config_to_str(true, true));
+    }
+    write_text(config / "quick.json", R"({"data": "synth:casting:count=48,size=32", "grayscale": true, "size": 32,)"
+                                      R"( "model": "tiny_cnn", "epochs": 3, "batch-size": "auto", "lr": 0.003,)"
+                                      R"( "class-weights": "1,2.5", "target-fnr": 0.05, "report": false})" "\n");
+    write_text(config / "quick.toml", "# a quick look\ndata = \"runs/data/bottle\"\nout = 'runs/bottle'\nsize = 64\n"
+                                      "epochs = 5  # short\nbinary = true\nsplit = \"0.8,0.1,0.1\"\nworkers = 0\n"
+                                      "augment = \"standard:rotate_degrees=45,erase_p=0\"\nseed = 18446744073709551615\n");
+    write_text(config / "section.ini", "; kiln\n[train]\nmodel=mobilenet_inspired\nwidth=0.25\nlr=1e-3\n"
+                                       "schedule=onecycle\nmonitor=fnr\nrestore-best=false\n");
     std::printf("corpus written under %s\n", root.string().c_str());
     return 0;
 }

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (clang-14, ASan + UBSan, build tree build-fuzz)
 # and fuzzes one of them:  tests/fuzz/run.sh TARGET SECONDS
-#   TARGET: safetensors | image | csv        SECONDS: how long (e.g. 30, 600)
+#   TARGET: safetensors | image | csv | config       SECONDS: how long (e.g. 30, 600)
 # Seeds are tests/fuzz/corpus/TARGET (read only); new inputs go to
 # build-fuzz/corpus/TARGET, crashes to build-fuzz/artifacts/TARGET/. Exit
 # status non-zero on any crash, hang (> 30 s per input), leak or sanitizer report.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-target=${1:?usage: tests/fuzz/run.sh safetensors|image|csv SECONDS}
+target=${1:?usage: tests/fuzz/run.sh safetensors|image|csv|config SECONDS}
 seconds=${2:?usage: tests/fuzz/run.sh TARGET SECONDS}
 cxx=${KILN_FUZZ_CXX:-clang++-14}
 if [ ! -f build-fuzz/build.ninja ]; then

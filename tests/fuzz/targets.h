@@ -14,11 +14,16 @@
 #include <string>
 #include <string_view>
 
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "apps/train_commands.h"
 #include "data/dataset.h"
 #include "data/image_io.h"
 #include "data/resize.h"
 #include "engine/error.h"
 #include "engine/safetensors.h"
+#include "train/config.h"
 
 namespace kiln::fuzz {
 
@@ -92,6 +97,67 @@ inline void csv_input(const uint8_t* data, size_t size, const std::string& csv_p
         int64_t total = 0;
         for (const int64_t c : d.class_counts()) total += c;
         expect(total == int64_t(d.size()), "class counts add up");
+    } catch (const Error&) {
+    }
+}
+
+// kiln train's config file: written to `path` and read as `kiln train
+// --config PATH` reads it (apps/train_options.cpp: JSON, else TOML/INI through
+// CLI11), then checked as a run checks it (train::check_config). A rejection
+// is a CLI11 parse error or a kiln::Error. A config that passes survives the
+// run's config.json: `kiln train --config RUN_DIR/config.json` and
+// config_from_json (what --resume reads) give it back exactly. Text that is a
+// JSON object also goes to config_from_json directly: a config or a kiln::Error.
+namespace detail {
+inline bool read_train_config(const std::string& path, train::TrainConfig& config) {
+    CLI::App app{"kiln"};
+    apps::TrainCommand command;
+    command.app = app.add_subcommand("train");
+    apps::add_train_options(*command.app, command, "(zoo)");
+    const char* argv[] = {"kiln", "train", "--config", path.c_str()};
+    try {
+        app.parse(4, argv);
+        train::check_config(command.config);
+    } catch (const CLI::ParseError&) {
+        return false;
+    } catch (const Error&) {
+        return false;
+    }
+    config = command.config;
+    return true;
+}
+inline void write_file(const std::string& path, const char* data, size_t size) {
+    FILE* f = std::fopen(path.c_str(), "wb");
+    expect(f != nullptr, "temporary file opens");
+    const bool written = size == 0 || std::fwrite(data, 1, size, f) == size;
+    std::fclose(f);
+    expect(written, "temporary file written");
+}
+}  // namespace detail
+
+inline void config_input(const uint8_t* data, size_t size, const std::string& path) {
+    const char* text = reinterpret_cast<const char*>(data);
+    detail::write_file(path, text, size);
+    train::TrainConfig config;
+    if (detail::read_train_config(path, config)) {
+        // What a run writes as config.json (nlohmann throws on text that is
+        // not UTF-8: the config must refuse such values first).
+        const std::string saved = train::to_json(config).dump(2);
+        const std::string again = train::to_json(train::config_from_json(nlohmann::json::parse(saved))).dump(2);
+        expect(again == saved, "config.json read by --resume gives the same config");
+        detail::write_file(path, saved.data(), saved.size());
+        train::TrainConfig reread;
+        expect(detail::read_train_config(path, reread), "config.json is accepted by --config");
+        expect(train::to_json(reread).dump(2) == saved, "config.json read by --config gives the same config");
+    }
+    nlohmann::json j;
+    try {
+        j = nlohmann::json::parse(text, text + size);
+    } catch (const nlohmann::json::exception&) {
+        return;
+    }
+    try {
+        train::check_config(train::config_from_json(j));
     } catch (const Error&) {
     }
 }

@@ -343,6 +343,22 @@ inline int64_t tap_offset(const Conv2dShape& s, const DepthwisePlanes& d, int64_
     return i * s.dilation_h * d.padded_w + j * s.dilation_w;
 }
 
+// out[q] = bias + sum_t w[t] in[q step + offset[t]], t < Taps (the taps of
+// a 3x3 kernel), for q < count: the sum of each output stays in a register
+// over all taps (the same additions in the same order as adding one tap at a
+// time over the plane, so the same bits), instead of a load and a store of
+// the output per tap. Step 1 is the flat stride-1 loop over P; step 2 one
+// output row of a stride-2 layer (MobileNetV2's downsampling depthwise).
+template <int Taps, int Step, typename T>
+void accumulate_taps(T* __restrict out, int64_t count, const T* __restrict in, const int64_t* offset, const T* w,
+                     T bias) {
+    for (int64_t q = 0; q < count; ++q) {
+        T sum = bias;
+        for (int t = 0; t < Taps; ++t) sum += w[t] * in[q * Step + offset[t]];
+        out[q] = sum;
+    }
+}
+
 // One task per input plane (n, c): pad it once, then compute its m output planes.
 template <typename T>
 void depthwise_forward(T* y, const T* x, const T* w, const T* b, const Conv2dShape& s, T* workspace,
@@ -362,6 +378,23 @@ void depthwise_forward(T* y, const T* x, const T* w, const T* b, const Conv2dSha
             const T* wo = w + o * taps;
             T* yo = y + (n * s.out_channels + o) * z.out_plane;
             const T bias = b ? b[o] : T(0);
+            const bool three_by_three = s.kernel_h == 3 && s.kernel_w == 3;
+            if (three_by_three && (d.unit_stride || (s.stride_h == 2 && s.stride_w == 2))) {
+                int64_t offset[9];
+                for (int64_t i = 0; i < 3; ++i)
+                    for (int64_t j = 0; j < 3; ++j) offset[i * 3 + j] = tap_offset(s, d, i, j);
+                if (d.unit_stride) {
+                    accumulate_taps<9, 1>(wide, d.flat, padded, offset, wo, bias);
+                    for (int64_t oh = 0; oh < s.out_h; ++oh)
+                        std::copy(wide + oh * d.padded_w, wide + oh * d.padded_w + s.out_w, yo + oh * s.out_w);
+                } else {
+                    for (int64_t oh = 0; oh < s.out_h; ++oh)
+                        accumulate_taps<9, 2>(yo + oh * s.out_w, s.out_w, padded + oh * 2 * d.padded_w, offset, wo,
+                                              bias);
+                }
+                apply_epilogue(yo, o, 1, z.out_plane, epilogue);
+                continue;
+            }
             if (d.unit_stride) {
                 std::fill(wide, wide + d.flat, bias);
                 for (int64_t i = 0; i < s.kernel_h; ++i)

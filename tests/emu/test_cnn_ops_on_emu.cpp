@@ -174,6 +174,17 @@ TEST_CASE("emu conv2d_batch_norm (inference epilogue) matches cpu and its own un
             }
 }
 
+TEST_CASE("emu max_pool2d without a gradient (no arg-max) gives cpu's values") {
+    Generator generator(13);
+    const Tensor x = Tensor::randn({2, 3, 9, 11}, DType::float32, generator);
+    Pool2dOptions options;
+    options.kernel = {3, 3};
+    options.stride = std::array<int64_t, 2>{2, 2};
+    options.padding = {1, 1};
+    NoGradGuard no_grad;
+    CHECK(identical(host_values(max_pool2d(x.to(Device::emu()), options)), host_values(max_pool2d(x, options))));
+}
+
 TEST_CASE("emu max_pool2d keeps cpu's arg-max on ties and NaN: same values, same gradients, bit for bit") {
     const double nan = std::numeric_limits<double>::quiet_NaN();
     // a plateau of equal maxima (ties: the first in row order wins), a NaN (it wins its windows), negatives

@@ -91,6 +91,21 @@ struct Conv2dOptions {
 // H_out = (H + 2 pad - dilation (kH - 1) - 1) / stride + 1 (floor).
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(), const Conv2dOptions& options = {});
 
+// The activation a fused op applies to its output.
+enum class FusedActivation { none, relu, relu6 };
+// Inference: act(batch_norm(conv2d(x, weight, bias, options), bn_weight,
+// bn_bias, running_mean, running_var, training = false, eps)), the eval batch
+// norm and the activation applied in the convolution's output pass, plane by
+// plane while it is in cache (the conv kernels' epilogue): one op, one output
+// tensor, the same bits as the three ops. bn_weight and bn_bias may be
+// undefined (= 1 and 0); running_mean and running_var are required, [C_out].
+// When a gradient is needed (grad mode on and an input requires grad) it runs
+// the three differentiable ops instead. Errors name conv2d_batch_norm.
+Tensor conv2d_batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& options,
+                         const Tensor& bn_weight, const Tensor& bn_bias, const Tensor& running_mean,
+                         const Tensor& running_var, double eps = 1e-5,
+                         FusedActivation activation = FusedActivation::none);
+
 // ---- pooling (engine/ops/pool.cpp) ----
 struct Pool2dOptions {
     std::array<int64_t, 2> kernel{2, 2};
@@ -117,9 +132,16 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, con
 // backward masks dy with the output y > 0). Errors name batch_norm_relu.
 Tensor batch_norm_relu(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
                        const Tensor& running_var, bool training, double momentum = 0.1, double eps = 1e-5);
+// relu6(batch_norm(x, ...)) likewise (the backward passes dy where 0 < y < 6,
+// relu6's rule). Errors name batch_norm_relu6.
+Tensor batch_norm_relu6(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
+                        const Tensor& running_var, bool training, double momentum = 0.1, double eps = 1e-5);
 
 // ---- activations (engine/ops/activation.cpp; formulas in kernels/common/activation.h) ----
 Tensor relu(const Tensor& x);
+// min(max(x, 0), 6), PyTorch's nn.ReLU6 (hardtanh(x, 0, 6)): the gradient
+// passes where 0 < x < 6, bounds excluded (clamp(x, 0, 6) passes on [0, 6]).
+Tensor relu6(const Tensor& x);
 Tensor leaky_relu(const Tensor& x, double negative_slope = 0.01);
 Tensor sigmoid(const Tensor& x);
 Tensor tanh(const Tensor& x);

@@ -29,9 +29,10 @@ private:
 struct ReLU : ElementwiseActivation {
     ReLU() : ElementwiseActivation("ReLU", [](const Tensor& x) { return relu(x); }) {}
 };
-// clamp(x, 0, 6): MobileNetV2's activation (its gradient passes on [0, 6], as clamp's).
+// relu6(x): MobileNetV2's activation; its gradient passes on (0, 6), bounds
+// excluded, as PyTorch's nn.ReLU6 (hardtanh), not on [0, 6] as clamp's.
 struct ReLU6 : ElementwiseActivation {
-    ReLU6() : ElementwiseActivation("ReLU6", [](const Tensor& x) { return clamp(x, 0.0, 6.0); }) {}
+    ReLU6() : ElementwiseActivation("ReLU6", [](const Tensor& x) { return relu6(x); }) {}
 };
 struct LeakyReLU : ElementwiseActivation {
     explicit LeakyReLU(double negative_slope = 0.01)

@@ -22,6 +22,8 @@ Tensor BatchNorm2d::forward(const Tensor& x) { return normalise(x, batch_norm); 
 
 Tensor BatchNorm2d::forward_relu(const Tensor& x) { return normalise(x, batch_norm_relu); }
 
+Tensor BatchNorm2d::forward_relu6(const Tensor& x) { return normalise(x, batch_norm_relu6); }
+
 Tensor BatchNorm2d::normalise(const Tensor& x, BatchNormOp op) {
     KILN_CHECK(x.defined() && x.dim() == 4 && x.size(1) == num_features, "BatchNorm2d: expected input [N, ",
                num_features, ", H, W], got ", x.defined() ? shape_str(x.shape()) : "an undefined tensor");

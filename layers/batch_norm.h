@@ -23,10 +23,12 @@ public:
     explicit BatchNorm2d(int64_t num_features, const BatchNormConfig& config = {});
 
     Tensor forward(const Tensor& x) override;
-    // relu(forward(x)) as one batch_norm_relu op: the same bits and the same
-    // running-statistics update. Called through batch_norm_then
-    // (layers/fusion.h) when this module is followed by a ReLU.
+    // relu(forward(x)) as one batch_norm_relu op, relu6(forward(x)) as one
+    // batch_norm_relu6 op: the same bits and the same running-statistics
+    // update. Called through batch_norm_then (layers/fusion.h) when this
+    // module is followed by a ReLU or a ReLU6.
     Tensor forward_relu(const Tensor& x);
+    Tensor forward_relu6(const Tensor& x);
     std::string extra_repr() const override;
     int64_t forward_flops(const Shape& input, const Shape& output) const override;
 
@@ -38,7 +40,7 @@ public:
 private:
     using BatchNormOp = Tensor (*)(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, bool,
                                    double, double);
-    Tensor normalise(const Tensor& x, BatchNormOp op);  // batch_norm or batch_norm_relu
+    Tensor normalise(const Tensor& x, BatchNormOp op);  // batch_norm, batch_norm_relu or batch_norm_relu6
 };
 
 }  // namespace kiln

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "engine/autograd.h"
 #include "layers/activation.h"
 
 namespace kiln {
@@ -38,10 +39,34 @@ bool fusion_enabled() {
 
 void set_fusion(bool enabled) { fusion_state.store(enabled ? 1 : 0); }
 
-bool fuses_after_batch_norm(const Module& next) { return dynamic_cast<const ReLU*>(&next) != nullptr; }
+bool fuses_after_batch_norm(const Module& next) {
+    return dynamic_cast<const ReLU*>(&next) != nullptr || dynamic_cast<const ReLU6*>(&next) != nullptr;
+}
+
+Tensor conv_batch_norm_then(Conv2d& conv, BatchNorm2d& bn, Module* next, const Tensor& x) {
+    const bool inference = !bn.is_training() && !needs_grad({x, conv.weight, conv.bias, bn.weight, bn.bias});
+    const bool activation = next && fuses_after_batch_norm(*next);
+    if (!inference || !fusion_enabled()) {
+        const Tensor z = conv(x);
+        if (!next) return bn(z);
+        return batch_norm_then(bn, *next, z);
+    }
+    const FusedActivation act = !activation                      ? FusedActivation::none
+                                : dynamic_cast<const ReLU6*>(next) ? FusedActivation::relu6
+                                                                   : FusedActivation::relu;
+    std::vector<Module*> modules{&conv, &bn};
+    if (activation) modules.push_back(next);
+    const Tensor out = Module::call_fused(modules, x, [&] {
+        return conv2d_batch_norm(x, conv.weight, conv.bias,
+                                 {conv.config.stride, conv.config.padding, conv.config.dilation, conv.config.groups},
+                                 bn.weight, bn.bias, bn.running_mean, bn.running_var, bn.config.eps, act);
+    });
+    return next && !activation ? (*next)(out) : out;
+}
 
 Tensor batch_norm_then(BatchNorm2d& bn, Module& next, const Tensor& x) {
     if (!fuses_after_batch_norm(next) || !fusion_enabled()) return next(bn(x));
+    if (dynamic_cast<const ReLU6*>(&next)) return Module::call_fused(bn, next, x, [&] { return bn.forward_relu6(x); });
     return Module::call_fused(bn, next, x, [&] { return bn.forward_relu(x); });
 }
 

@@ -61,10 +61,14 @@ Tensor Module::operator()(const Tensor& x) {
 }
 
 Tensor Module::call_fused(Module& first, Module& second, const Tensor& x, const std::function<Tensor()>& fused) {
-    const Tensor out = call_named(first, fused);
+    return call_fused(std::vector<Module*>{&first, &second}, x, fused);
+}
+
+Tensor Module::call_fused(const std::vector<Module*>& modules, const Tensor& x, const std::function<Tensor()>& fused) {
+    const Tensor out = call_named(*modules.front(), fused);
     if (active_trace) {
-        active_trace->records_.push_back({&first, x.defined() ? x.shape() : Shape{}, out.shape()});
-        active_trace->records_.push_back({&second, out.shape(), out.shape()});
+        active_trace->records_.push_back({modules.front(), x.defined() ? x.shape() : Shape{}, out.shape()});
+        for (size_t i = 1; i < modules.size(); ++i) active_trace->records_.push_back({modules[i], out.shape(), out.shape()});
     }
     return out;
 }

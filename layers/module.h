@@ -55,6 +55,12 @@ public:
     // ForwardTrace records both modules, first then second, with the shapes
     // the two calls would have had (the fusions keep the shape).
     static Tensor call_fused(Module& first, Module& second, const Tensor& x, const std::function<Tensor()>& fused);
+    // The same for a chain of modules (Conv2d + BatchNorm2d (+ ReLU) as one
+    // conv2d_batch_norm op at inference): an error names the first, a trace
+    // records the first with x's shape in and the output's out, the others
+    // with the output's shape (the modules after the first keep the shape).
+    static Tensor call_fused(const std::vector<Module*>& modules, const Tensor& x,
+                             const std::function<Tensor()>& fused);
 
     // "Conv2d", "BatchNorm2d", "ResNet"
     const std::string& type_name() const { return type_name_; }

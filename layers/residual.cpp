@@ -23,8 +23,9 @@ BasicBlock::BasicBlock(int64_t in_channels, int64_t planes, int64_t stride, std:
 }
 
 Tensor BasicBlock::forward(const Tensor& x) {
-    Tensor out = batch_norm_then(*bn1, *relu, (*conv1)(x));  // relu(bn1(.)) as one op
-    out = (*bn2)((*conv2)(out));
+    // relu(bn1(.)) as one op; at inference conv + bn (+ relu) as one (layers/fusion.h)
+    Tensor out = conv_batch_norm_then(*conv1, *bn1, relu.get(), x);
+    out = conv_batch_norm_then(*conv2, *bn2, nullptr, out);
     const Tensor skip = downsample ? (*downsample)(x) : x;
     return (*relu)(out + skip);
 }
@@ -48,9 +49,10 @@ Bottleneck::Bottleneck(int64_t in_channels, int64_t planes, int64_t stride, std:
 }
 
 Tensor Bottleneck::forward(const Tensor& x) {
-    Tensor out = batch_norm_then(*bn1, *relu, (*conv1)(x));  // relu(bn(.)) as one op
-    out = batch_norm_then(*bn2, *relu, (*conv2)(out));
-    out = (*bn3)((*conv3)(out));
+    // relu(bn(.)) as one op; at inference conv + bn (+ relu) as one (layers/fusion.h)
+    Tensor out = conv_batch_norm_then(*conv1, *bn1, relu.get(), x);
+    out = conv_batch_norm_then(*conv2, *bn2, relu.get(), out);
+    out = conv_batch_norm_then(*conv3, *bn3, nullptr, out);
     const Tensor skip = downsample ? (*downsample)(x) : x;
     return (*relu)(out + skip);
 }

@@ -8,8 +8,9 @@
 // Bottleneck (ResNet-50, "v1.5": the stride sits on the 3x3 conv):
 //   y = relu(bn3(conv3(relu(bn2(conv2(relu(bn1(conv1(x)))))))) + skip(x))
 //   conv1 1x1 -> width, conv2 3x3 stride s, conv3 1x1 -> 4 planes.
-// Each relu(bn(conv(x))) runs as one batch_norm_relu op (layers/fusion.h); the
-// last relu follows the skip addition and stays its own op.
+// Each relu(bn(conv(x))) runs as one batch_norm_relu op (layers/fusion.h), and
+// at inference every bn(conv(x)), with its relu, as one conv2d_batch_norm op;
+// the last relu follows the skip addition and stays its own op.
 #include "engine/random.h"
 #include "layers/activation.h"
 #include "layers/batch_norm.h"

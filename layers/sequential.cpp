@@ -27,6 +27,17 @@ Tensor Sequential::forward(const Tensor& x) {
     const auto& children = named_children();
     Tensor out = x;
     for (size_t i = 0; i < children.size(); ++i) {
+        // Conv2d, BatchNorm2d [, ReLU / ReLU6]: one op at inference (layers/fusion.h)
+        auto* conv = dynamic_cast<Conv2d*>(children[i].second.get());
+        auto* conv_bn = i + 1 < children.size() ? dynamic_cast<BatchNorm2d*>(children[i + 1].second.get()) : nullptr;
+        if (conv && conv_bn) {
+            Module* next = i + 2 < children.size() && fuses_after_batch_norm(*children[i + 2].second)
+                               ? children[i + 2].second.get()
+                               : nullptr;
+            out = conv_batch_norm_then(*conv, *conv_bn, next, out);
+            i += next ? 2 : 1;
+            continue;
+        }
         auto* bn = dynamic_cast<BatchNorm2d*>(children[i].second.get());
         if (bn && i + 1 < children.size() && fuses_after_batch_norm(*children[i + 1].second)) {
             out = batch_norm_then(*bn, *children[i + 1].second, out);

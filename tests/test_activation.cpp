@@ -111,6 +111,26 @@ TEST_CASE("relu and leaky_relu, including the gradient at 0") {
     CHECK(leaky_relu(Tensor::from_vector({-3}, {1}, DType::float64)).item() == doctest::Approx(-0.03));
 }
 
+TEST_CASE("relu6 follows PyTorch's hardtanh at the bounds: gradient 0 at 0 and 6, unlike clamp") {
+    // PyTorch: nn.ReLU6 is hardtanh(x, 0, 6), whose backward passes dy only where 0 < x < 6;
+    // clamp's backward passes on [lo, hi], both ends included.
+    const std::vector<double> points{-1, 0, 0.5, 6, 7, 5.999};
+    for (DType dtype : {DType::float64, DType::float32}) {
+        const Evaluated r = evaluate([](const Tensor& x) { return relu6(x); }, points, dtype);
+        CHECK(r.y[0] == 0);
+        CHECK(r.y[1] == 0);
+        CHECK(r.y[2] == 0.5);
+        CHECK(r.y[3] == 6);
+        CHECK(r.y[4] == 6);
+        CHECK(r.dy == std::vector<double>{0, 0, 1, 0, 0, 1});
+        const Evaluated c = evaluate([](const Tensor& x) { return clamp(x, 0.0, 6.0); }, points, dtype);
+        CHECK(c.y == r.y);
+        CHECK(c.dy == std::vector<double>{0, 1, 1, 1, 0, 1});
+    }
+    const Tensor nan = relu6(Tensor::from_vector({std::nan("")}, {1}, DType::float32));
+    CHECK(std::isnan(nan.item()));  // NaN passes through, as clamp and PyTorch
+}
+
 TEST_CASE("activations keep the shape and dtype, and name their backward node") {
     Tensor x = Tensor::zeros({2, 3, 1}, DType::float32);
     x.set_requires_grad(true);

@@ -1,8 +1,13 @@
 // Pooling against values worked out by hand (PyTorch gives the same).
 #include <doctest/doctest.h>
 
+#include <cmath>
+#include <limits>
+
 #include "tests/support/tensors.h"
+#include "engine/autograd.h"
 #include "engine/ops.h"
+#include "engine/random.h"
 
 using namespace kiln;
 using kiln::testing::leaf;
@@ -95,4 +100,40 @@ TEST_CASE("global adaptive pooling is the mean of each plane") {
     CHECK(y.shape() == Shape{2, 3, 1, 1});
     const std::vector<double> got = y.to_vector(), expected = mean(x, {2, 3}).to_vector();
     for (size_t i = 0; i < got.size(); ++i) CHECK(got[i] == doctest::Approx(expected[i]));
+}
+
+TEST_CASE("max_pool2d without a gradient (no arg-max, vectorised 3x3/2 interior) gives the same bits as with one") {
+    // odd and even sizes, padding 0 and 1, NaN and ties; 3x3 stride 2 (the fast path) and other windows
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    struct Case {
+        Shape shape;
+        std::array<int64_t, 2> kernel, stride, padding;
+    };
+    const Case cases[] = {{{2, 3, 9, 11}, {3, 3}, {2, 2}, {1, 1}},  {{1, 2, 8, 8}, {3, 3}, {2, 2}, {1, 1}},
+                          {{1, 2, 7, 6}, {3, 3}, {2, 2}, {0, 0}},   {{1, 1, 3, 3}, {3, 3}, {2, 2}, {1, 1}},
+                          {{2, 2, 9, 9}, {3, 3}, {1, 2}, {1, 0}},   {{1, 3, 6, 7}, {2, 2}, {2, 2}, {0, 0}},
+                          {{1, 2, 10, 13}, {3, 3}, {2, 2}, {1, 1}}};
+    for (DType dtype : {DType::float32, DType::float64})
+        for (const Case& c : cases) {
+            CAPTURE(shape_str(c.shape));
+            Generator generator(7);
+            std::vector<double> values = Tensor::randn(c.shape, DType::float64, generator).to_vector();
+            for (double& v : values) v = std::round(3 * v);  // small integers: many ties
+            values[values.size() / 3] = nan;  // a NaN wins its windows
+            const Tensor x = Tensor::from_vector(values, c.shape, dtype);
+            Pool2dOptions options;
+            options.kernel = c.kernel;
+            options.stride = c.stride;
+            options.padding = c.padding;
+            Tensor with_grad_input = x.clone().set_requires_grad(true);
+            const Tensor with_grad = max_pool2d(with_grad_input, options);
+            NoGradGuard no_grad;
+            const Tensor without = max_pool2d(x, options);
+            const std::vector<double> a = with_grad.to(DType::float64).to_vector(), b = without.to(DType::float64).to_vector();
+            REQUIRE(a.size() == b.size());
+            for (size_t i = 0; i < a.size(); ++i) {
+                CAPTURE(i);
+                CHECK(((std::isnan(a[i]) && std::isnan(b[i])) || a[i] == b[i]));
+            }
+        }
 }

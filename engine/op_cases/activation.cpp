@@ -1,6 +1,6 @@
-// Cases for relu, leaky_relu, sigmoid, tanh, silu, hardswish, hardsigmoid, gelu.
+// Cases for relu, relu6, leaky_relu, sigmoid, tanh, silu, hardswish, hardsigmoid, gelu.
 //
-// Kinks: relu and leaky_relu at 0, hardswish and hardsigmoid at -3 and 3. A
+// Kinks: relu and leaky_relu at 0, relu6 at 0 and 6, hardswish and hardsigmoid at -3 and 3. A
 // central difference that straddles a kink is wrong by O(1), so a value must
 // not land within eps = 1e-6 of one. Inputs are drawn uniformly (fixed seed),
 // so a given value lands there with probability about 2e-6 / range: with the
@@ -23,6 +23,7 @@ void add_activation(std::vector<OpCase>& cases, std::vector<ErrorCase>& errors) 
         errors.push_back({op, "undefined input", [fn] { fn({Tensor()}); }, str(op, ": argument x is an undefined tensor")});
     };
     activation("relu", [](const Inputs& x) { return relu(x[0]); }, {-1, 1});
+    activation("relu6", [](const Inputs& x) { return relu6(x[0]); }, {-2, 8});  // both kinks, all three pieces
     activation("leaky_relu", [](const Inputs& x) { return leaky_relu(x[0]); }, {-1, 1});
     cases.push_back({"leaky_relu", "slope 0.2", {{4, 5}}, [](const Inputs& x) { return leaky_relu(x[0], 0.2); }});
     errors.push_back({"leaky_relu", "NaN slope", [] { leaky_relu(f32({2}), std::nan("")); },

@@ -1,8 +1,10 @@
-// Cases for batch_norm and batch_norm_relu in training and eval mode, with
-// and without affine parameters. Running statistics are created inside each
-// case function: training updates them in place, and the function is called
-// many times. batch_norm_relu's cases use seeded random inputs: no output
-// lies within a finite-difference step of relu's kink at 0.
+// Cases for batch_norm, batch_norm_relu and batch_norm_relu6 in training and
+// eval mode, with and without affine parameters. Running statistics are
+// created inside each case function: training updates them in place, and the
+// function is called many times. The fused ops' cases use seeded random
+// inputs: no output lies within a finite-difference step of the kinks (0, and
+// 6 for relu6). batch_norm_relu6's gamma and beta are drawn large enough
+// (gamma in [2.5, 4], beta in [1.5, 3]) that outputs land on all three pieces.
 #include "engine/op_cases/common.h"
 #include "engine/op_cases/op_cases.h"
 #include "engine/ops.h"
@@ -134,7 +136,47 @@ void add_batch_norm_relu(std::vector<OpCase>& cases, std::vector<ErrorCase>& err
                       "batch_norm_relu: bias is float64 but x is float32"});
 }
 
+void add_batch_norm_relu6(std::vector<OpCase>& cases, std::vector<ErrorCase>& errors) {
+    const std::pair<double, double> any{-1, 1}, gamma{2.5, 4}, beta{1.5, 3};
+    auto training_with_stats = [](const Inputs& x) {
+        Tensor mean = Tensor::zeros({x[0].size(1)}, x[0].dtype(), x[0].device());
+        Tensor var = Tensor::ones({x[0].size(1)}, x[0].dtype(), x[0].device());
+        return batch_norm_relu6(x[0], x[1], x[2], mean, var, true);
+    };
+    auto eval = [](const Inputs& x) {
+        return batch_norm_relu6(x[0], x.size() > 1 ? x[1] : Tensor(), x.size() > 2 ? x[2] : Tensor(),
+                                running_mean_for(x[0]), running_var_for(x[0]), false);
+    };
+    cases.push_back({"batch_norm_relu6", "training NCHW, odd C, affine, running stats", {{2, 5, 3, 4}, {5}, {5}},
+                     training_with_stats, {any, gamma, beta}});
+    cases.push_back({"batch_norm_relu6", "training, batch 1 with spatial dims", {{1, 3, 3, 5}, {3}, {3}},
+                     training_with_stats, {any, gamma, beta}});
+    cases.push_back({"batch_norm_relu6", "training [N, C], affine", {{7, 3}, {3}, {3}}, training_with_stats,
+                     {any, gamma, beta}});
+    cases.push_back({"batch_norm_relu6", "training, 297 values per channel (more than one 256-thread stride)",
+                     {{3, 3, 9, 11}, {3}, {3}}, training_with_stats, {any, gamma, beta}});
+    cases.push_back({"batch_norm_relu6", "training NCHW, no affine, no running stats", {{3, 3, 2, 3}},
+                     [](const Inputs& x) { return batch_norm_relu6(x[0], Tensor(), Tensor(), Tensor(), Tensor(), true); }});
+    cases.push_back({"batch_norm_relu6", "eval NCHW, odd C, affine", {{2, 5, 3, 3}, {5}, {5}}, eval,
+                     {{-3, 3}, gamma, beta}});
+    cases.push_back({"batch_norm_relu6", "eval, batch 1, no affine", {{1, 3, 2, 5}}, eval});
+
+    errors.push_back({"batch_norm_relu6", "weight of wrong length",
+                      [] { batch_norm_relu6(f32({2, 3, 2, 2}), f32({4}), f32({3}), Tensor(), Tensor(), true); },
+                      "batch_norm_relu6: weight must be [C] = [3] for x [2, 3, 2, 2], got [4]"});
+    errors.push_back({"batch_norm_relu6", "eval without running stats",
+                      [] { batch_norm_relu6(f32({2, 3, 1, 1}), f32({3}), f32({3}), Tensor(), Tensor(), false); },
+                      "batch_norm_relu6: eval mode (training = false) needs running_mean and running_var"});
+    errors.push_back({"batch_norm_relu6", "training on one value per channel",
+                      [] { batch_norm_relu6(f32({1, 3, 1, 1}), Tensor(), Tensor(), Tensor(), Tensor(), true); },
+                      "batch_norm_relu6: Expected more than 1 value per channel when training, got input size [1, 3, 1, 1]"});
+    errors.push_back({"batch_norm_relu6", "int64 x",
+                      [] { batch_norm_relu6(i64({2, 3}), Tensor(), Tensor(), Tensor(), Tensor(), true); },
+                      "batch_norm_relu6: argument x is int64, expected float32 or float64"});
+}
+
 KILN_REGISTER_CASES(add_batch_norm);
 KILN_REGISTER_CASES(add_batch_norm_relu);
+KILN_REGISTER_CASES(add_batch_norm_relu6);
 
 }  // namespace kiln::case_tables

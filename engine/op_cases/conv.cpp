@@ -1,4 +1,4 @@
-// Cases for conv2d. Each reaches one of the three kernel algorithms
+// Cases for conv2d and conv2d_batch_norm. Each conv2d case reaches one of the three kernel algorithms
 // (kernels/cpu/conv.h): depthwise (groups == C_in > 1), pointwise (1x1,
 // stride 1, no padding) or im2col + GEMM. With 2 or more OpenMP threads, cases
 // with batch >= threads also run the one-image-per-thread GEMM path (per-thread
@@ -109,6 +109,56 @@ void add_conv(std::vector<OpCase>& cases, std::vector<ErrorCase>& errors) {
           "conv2d: input has an empty channel or spatial dim");
 }
 
+// conv2d_batch_norm: the gradcheck runs its training-capable path (the
+// composed ops: a gradient is needed); its inference path (the conv
+// epilogue) is compared with the composed ops bit for bit in
+// tests/test_fusion.cpp and against cpu on emu in tests/emu. Inputs: x,
+// weight, bias, bn_weight, bn_bias; fixed running statistics.
+void add_conv_batch_norm(std::vector<OpCase>& cases, std::vector<ErrorCase>& errors) {
+    auto fused = [](const Conv2dOptions& o, FusedActivation activation) -> OpFunction {
+        return [o, activation](const Inputs& x) {
+            const int64_t C = x[1].size(0);
+            std::vector<double> mean, var;
+            for (int64_t c = 0; c < C; ++c) mean.push_back(0.1 * double(c) - 0.2), var.push_back(0.5 + 0.3 * double(c));
+            const Tensor m = Tensor::from_vector(mean, {C}, x[0].dtype()).to(x[0].device());
+            const Tensor v = Tensor::from_vector(var, {C}, x[0].dtype()).to(x[0].device());
+            return conv2d_batch_norm(x[0], x[1], x.size() > 2 ? x[2] : Tensor(), o, x.size() > 3 ? x[3] : Tensor(),
+                                     x.size() > 4 ? x[4] : Tensor(), m, v, 1e-5, activation);
+        };
+    };
+    const std::pair<double, double> any{-1, 1}, gamma{0.5, 1.5};
+    cases.push_back({"conv2d_batch_norm", "3x3, padding 1, conv bias, affine, batch 1, odd 5x7",
+                     {{1, 3, 5, 7}, {4, 3, 3, 3}, {4}, {4}, {4}},
+                     fused(options({1, 1}, {1, 1}), FusedActivation::none), {any, any, any, gamma, any}});
+    cases.push_back({"conv2d_batch_norm", "relu, 3x3 stride 2, batch 2", {{2, 2, 5, 7}, {3, 2, 3, 3}, {3}, {3}, {3}},
+                     fused(options({2, 2}, {0, 0}), FusedActivation::relu), {any, any, any, gamma, any}});
+    cases.push_back({"conv2d_batch_norm", "relu6, depthwise 3x3, 4 channels", {{2, 4, 5, 5}, {4, 1, 3, 3}, {4}, {4}, {4}},
+                     fused(options({1, 1}, {1, 1}, {1, 1}, 4), FusedActivation::relu6),
+                     {{-4, 4}, {-2, 2}, any, {2, 4}, {1.5, 3}}});
+    cases.push_back({"conv2d_batch_norm", "relu6, pointwise 1x1, no bias, no affine", {{1, 3, 4, 5}, {5, 3, 1, 1}},
+                     fused(options({1, 1}, {0, 0}), FusedActivation::relu6), {{-4, 4}, {-2, 2}}});
+
+    auto error = [&](const char* label, std::function<void()> call, const char* expected) {
+        errors.push_back({"conv2d_batch_norm", label, std::move(call), expected});
+    };
+    error("no running statistics",
+          [] { conv2d_batch_norm(f32({1, 3, 5, 5}), f32({4, 3, 3, 3}), Tensor(), {}, Tensor(), Tensor(), Tensor(), Tensor()); },
+          "conv2d_batch_norm: needs running_mean and running_var");
+    error("running_var of wrong length",
+          [] { conv2d_batch_norm(f32({1, 3, 5, 5}), f32({4, 3, 3, 3}), Tensor(), {}, Tensor(), Tensor(), f32({4}), f32({3})); },
+          "conv2d_batch_norm: running_var must be [C_out] = [4], got [3]");
+    error("float64 bn_weight with float32 input",
+          [] { conv2d_batch_norm(f32({1, 3, 5, 5}), f32({4, 3, 3, 3}), Tensor(), {}, f64({4}), Tensor(), f32({4}), f32({4})); },
+          "conv2d_batch_norm: bn_weight is float64 but input is float32");
+    error("negative eps",
+          [] { conv2d_batch_norm(f32({1, 3, 5, 5}), f32({4, 3, 3, 3}), Tensor(), {}, Tensor(), Tensor(), f32({4}), f32({4}), -1); },
+          "conv2d_batch_norm: eps must be non-negative, got -1");
+    error("input channels not matching the weight",
+          [] { conv2d_batch_norm(f32({1, 2, 5, 5}), f32({4, 3, 3, 3}), Tensor(), {}, Tensor(), Tensor(), f32({4}), f32({4})); },
+          "conv2d_batch_norm: weight has 3 input channels per group, input has 2");
+}
+
 KILN_REGISTER_CASES(add_conv);
+KILN_REGISTER_CASES(add_conv_batch_norm);
 
 }  // namespace kiln::case_tables

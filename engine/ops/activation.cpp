@@ -1,4 +1,4 @@
-// Activations: relu, leaky_relu, sigmoid, tanh, silu, hardswish, hardsigmoid, gelu.
+// Activations: relu, relu6, leaky_relu, sigmoid, tanh, silu, hardswish, hardsigmoid, gelu.
 // Each is an element-wise unary op: y = f(x), dx = dy * f'(x). They share the
 // checks, loops and backward node of engine/ops/unary.cpp; each formula and its
 // derivative is written once, in kernels/common/activation.h.
@@ -11,6 +11,7 @@
 namespace kiln {
 
 KILN_REGISTER_OP(relu);
+KILN_REGISTER_OP(relu6);
 KILN_REGISTER_OP(leaky_relu);
 KILN_REGISTER_OP(sigmoid);
 KILN_REGISTER_OP(tanh);
@@ -22,6 +23,7 @@ KILN_REGISTER_OP(gelu);
 using math::UnaryOp;
 
 Tensor relu(const Tensor& x) { return unary(UnaryOp::relu, x); }
+Tensor relu6(const Tensor& x) { return unary(UnaryOp::relu6, x); }
 
 Tensor leaky_relu(const Tensor& x, double negative_slope) {
     KILN_CHECK(std::isfinite(negative_slope), "leaky_relu: negative_slope is ", negative_slope,

@@ -8,7 +8,8 @@
 // with their activation set to relu (kernels/common/batch_norm.h): the forward
 // writes max(0, bn(x)) in its one pass, and the backward takes dy through the
 // relu from the saved output y (dz = dy where y > 0) inside the batch norm
-// backward's reads. It saves x and y; batch_norm followed by relu would keep
+// backward's reads. batch_norm_relu6 likewise with relu6 (dz = dy where
+// 0 < y < 6: relu6's gradient excludes the bounds, so y alone decides). It saves x and y; batch_norm followed by relu would keep
 // the normalised tensor as well (relu's input), and read and write it once
 // more each way.
 // On a cuda device with the vendor switch on for batch_norm (engine/vendor.h),
@@ -26,6 +27,7 @@ namespace kiln {
 
 KILN_REGISTER_OP(batch_norm);
 KILN_REGISTER_OP(batch_norm_relu);
+KILN_REGISTER_OP(batch_norm_relu6);
 
 using math::BatchNormActivation;
 
@@ -42,7 +44,12 @@ T* data_or_null(const Tensor& t) {
 }
 
 const char* op_name(BatchNormActivation activation) {
-    return activation == BatchNormActivation::relu ? "batch_norm_relu" : "batch_norm";
+    switch (activation) {
+        case BatchNormActivation::relu: return "batch_norm_relu";
+        case BatchNormActivation::relu6: return "batch_norm_relu6";
+        case BatchNormActivation::none: break;
+    }
+    return "batch_norm";
 }
 
 class BatchNormBackward : public Node {
@@ -53,7 +60,12 @@ public:
         : x_(std::move(x)), y_(std::move(y)), weight_(std::move(weight)), mean_(std::move(mean)),
           rstd_(std::move(rstd)), extent_(extent), training_(training), activation_(activation) {}
     std::string name() const override {
-        return activation_ == BatchNormActivation::relu ? "BatchNormReluBackward" : "BatchNormBackward";
+        switch (activation_) {
+            case BatchNormActivation::relu: return "BatchNormReluBackward";
+            case BatchNormActivation::relu6: return "BatchNormRelu6Backward";
+            case BatchNormActivation::none: break;
+        }
+        return "BatchNormBackward";
     }
     void release_saved() override {
         x_ = y_ = weight_ = mean_ = rstd_ = Tensor();
@@ -170,6 +182,12 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, con
 Tensor batch_norm_relu(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
                        const Tensor& running_var, bool training, double momentum, double eps) {
     return batch_norm_with(BatchNormActivation::relu, x, weight, bias, running_mean, running_var, training, momentum,
+                           eps);
+}
+
+Tensor batch_norm_relu6(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
+                        const Tensor& running_var, bool training, double momentum, double eps) {
+    return batch_norm_with(BatchNormActivation::relu6, x, weight, bias, running_mean, running_var, training, momentum,
                            eps);
 }
 

@@ -4,6 +4,17 @@
 // the vendor switch on for conv (engine/vendor.h), cuDNN runs every pass
 // (kernels/cuda/vendor/conv.h), with its own workspace.
 //   y = conv(x, w) + b           dx = conv_transpose(dy, w),  dw = sum_n dy (x) x,  db = sum dy
+// conv2d_batch_norm (inference): the same kernels with an epilogue that
+// applies the eval batch norm and an activation to each output plane as it
+// is written (kernels/common/batch_norm.h, BatchNormEpilogue):
+//   y = act(gamma (conv(x, w) + b - running_mean) rstd + beta),  rstd = 1 / sqrt(running_var + eps)
+// It is batch norm folded into the convolution's output pass rather than into
+// its weights (w' = w gamma rstd, b' = (b - mean) gamma rstd + beta): no
+// folded copy of the weights to cache and keep in step with the parameters,
+// nothing computed per call but C scales and shifts, and the bits of the
+// unfused ops (docs/architecture.md).
+#include <tuple>
+
 #include "engine/autograd.h"
 #include "engine/ops.h"
 #include "engine/ops/checks.h"
@@ -14,6 +25,7 @@
 namespace kiln {
 
 KILN_REGISTER_OP(conv2d);
+KILN_REGISTER_OP(conv2d_batch_norm);
 
 namespace {
 
@@ -102,14 +114,14 @@ private:
 // "3x3" for a pair of sizes
 std::string pair_str(int64_t a, int64_t b) { return str(a, "x", b); }
 
-}  // namespace
-
-Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& options) {
-    check_floating("conv2d", "input", x, Devices::all);
-    check_floating("conv2d", "weight", weight, Devices::all);
-    check_same_kind("conv2d", "weight", weight, "input", x);
-    KILN_CHECK(x.dim() == 4, "conv2d: input must be 4-D [N, C, H, W], got ", shape_str(x.shape()));
-    KILN_CHECK(weight.dim() == 4, "conv2d: weight must be 4-D [C_out, C_in / groups, kH, kW], got ",
+// The checks of conv2d's arguments (errors name `op`) and the shape they make.
+Conv2dShape checked_shape(const char* op, const Tensor& x, const Tensor& weight, const Tensor& bias,
+                          const Conv2dOptions& options) {
+    check_floating(op, "input", x, Devices::all);
+    check_floating(op, "weight", weight, Devices::all);
+    check_same_kind(op, "weight", weight, "input", x);
+    KILN_CHECK(x.dim() == 4, op, ": input must be 4-D [N, C, H, W], got ", shape_str(x.shape()));
+    KILN_CHECK(weight.dim() == 4, op, ": weight must be 4-D [C_out, C_in / groups, kH, kW], got ",
                shape_str(weight.shape()));
     const auto& [stride_h, stride_w] = options.stride;
     const auto& [pad_h, pad_w] = options.padding;
@@ -118,50 +130,68 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
     // What every message below ends with: the arguments as received.
     const std::string received = str("(input ", shape_str(x.shape()), ", weight ", shape_str(weight.shape()),
                                      ", groups ", groups, ")");
-    KILN_CHECK(stride_h >= 1 && stride_w >= 1, "conv2d: stride must be >= 1, got [", stride_h, ", ", stride_w, "]");
-    KILN_CHECK(dilation_h >= 1 && dilation_w >= 1, "conv2d: dilation must be >= 1, got [", dilation_h, ", ",
+    KILN_CHECK(stride_h >= 1 && stride_w >= 1, op, ": stride must be >= 1, got [", stride_h, ", ", stride_w, "]");
+    KILN_CHECK(dilation_h >= 1 && dilation_w >= 1, op, ": dilation must be >= 1, got [", dilation_h, ", ",
                dilation_w, "]");
-    KILN_CHECK(pad_h >= 0 && pad_w >= 0, "conv2d: padding must be >= 0, got [", pad_h, ", ", pad_w, "]");
-    KILN_CHECK(groups >= 1, "conv2d: groups must be >= 1, got ", groups);
+    KILN_CHECK(pad_h >= 0 && pad_w >= 0, op, ": padding must be >= 0, got [", pad_h, ", ", pad_w, "]");
+    KILN_CHECK(groups >= 1, op, ": groups must be >= 1, got ", groups);
     const int64_t batch = x.size(0), in_channels = x.size(1), height = x.size(2), width = x.size(3);
     const int64_t out_channels = weight.size(0), kernel_h = weight.size(2), kernel_w = weight.size(3);
-    KILN_CHECK(in_channels > 0 && height > 0 && width > 0, "conv2d: input has an empty channel or spatial dim ",
+    KILN_CHECK(in_channels > 0 && height > 0 && width > 0, op, ": input has an empty channel or spatial dim ",
                received);
-    KILN_CHECK(out_channels > 0 && kernel_h > 0 && kernel_w > 0, "conv2d: weight has an empty dim ", received);
-    KILN_CHECK(in_channels % groups == 0, "conv2d: input has ", in_channels, " channels, not divisible by groups ",
+    KILN_CHECK(out_channels > 0 && kernel_h > 0 && kernel_w > 0, op, ": weight has an empty dim ", received);
+    KILN_CHECK(in_channels % groups == 0, op, ": input has ", in_channels, " channels, not divisible by groups ",
                groups, " ", received);
-    KILN_CHECK(out_channels % groups == 0, "conv2d: weight has ", out_channels,
+    KILN_CHECK(out_channels % groups == 0, op, ": weight has ", out_channels,
                " output channels, not divisible by groups ", groups, " ", received);
-    KILN_CHECK(weight.size(1) == in_channels / groups, "conv2d: weight has ", weight.size(1),
+    KILN_CHECK(weight.size(1) == in_channels / groups, op, ": weight has ", weight.size(1),
                " input channels per group, input has ", in_channels / groups, " ", received);
     const int64_t extent_h = dilation_h * (kernel_h - 1) + 1, extent_w = dilation_w * (kernel_w - 1) + 1;
-    KILN_CHECK(extent_h <= height + 2 * pad_h && extent_w <= width + 2 * pad_w, "conv2d: kernel ",
+    KILN_CHECK(extent_h <= height + 2 * pad_h && extent_w <= width + 2 * pad_w, op, ": kernel ",
                pair_str(kernel_h, kernel_w), " (dilation ", pair_str(dilation_h, dilation_w), ", extent ",
                pair_str(extent_h, extent_w), ") is larger than the padded input ",
                pair_str(height + 2 * pad_h, width + 2 * pad_w), " ", received);
     if (bias.defined()) {
-        check_floating("conv2d", "bias", bias, Devices::all);
-        check_same_kind("conv2d", "bias", bias, "input", x);
-        KILN_CHECK(bias.shape() == Shape{out_channels}, "conv2d: bias must be [", out_channels, "] (one per output channel), got ",
+        check_floating(op, "bias", bias, Devices::all);
+        check_same_kind(op, "bias", bias, "input", x);
+        KILN_CHECK(bias.shape() == Shape{out_channels}, op, ": bias must be [", out_channels, "] (one per output channel), got ",
                    shape_str(bias.shape()), " ", received);
     }
 
-    const Conv2dShape s{batch,    in_channels, height,     width,      out_channels,
-                             kernel_h, kernel_w,    groups,     stride_h,   stride_w,
-                             pad_h,    pad_w,       dilation_h, dilation_w, (height + 2 * pad_h - extent_h) / stride_h + 1,
-                             (width + 2 * pad_w - extent_w) / stride_w + 1};
+    return Conv2dShape{batch,    in_channels, height,     width,      out_channels,
+                       kernel_h, kernel_w,    groups,     stride_h,   stride_w,
+                       pad_h,    pad_w,       dilation_h, dilation_w, (height + 2 * pad_h - extent_h) / stride_h + 1,
+                       (width + 2 * pad_w - extent_w) / stride_w + 1};
+}
+
+// y = conv(x, w) + b [N, C_out, H_out, W_out], with `epilogue` applied (when
+// given) to every output plane; x, w and b detached and contiguous.
+template <typename T>
+void run_forward(const Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dShape& s,
+                 const math::BatchNormEpilogue<T>& epilogue) {
+    if (use_vendor(VendorOp::conv, x.device())) {  // cuDNN's convolution, then the epilogue in place
+        KILN_ON_CUDNN(conv2d_forward, y.data<T>(), x.data<T>(), w.data<T>(), data_or_null<T>(b), s);
+        if (epilogue)
+            KILN_ON_BACKEND(x.device(), batch_norm_forward, y.data<T>(), y.data<T>(), epilogue.mean, epilogue.rstd,
+                            epilogue.weight, epilogue.bias, s.batch, s.out_channels, s.out_h * s.out_w,
+                            epilogue.activation);
+        return;
+    }
+    const Tensor workspace = workspace_for(s, Conv2dPass::forward, x.dtype(), x.device());
+    KILN_ON_BACKEND(x.device(), conv2d_forward, y.data<T>(), x.data<T>(), w.data<T>(), data_or_null<T>(b), s,
+                    data_or_null<T>(workspace), epilogue);
+}
+
+}  // namespace
+
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& options) {
+    const Conv2dShape s = checked_shape("conv2d", x, weight, bias, options);
+
     const Tensor x_data = x.detach().contiguous(), weight_data = weight.detach().contiguous();
     const Tensor bias_data = bias.defined() ? bias.detach().contiguous() : Tensor();
-    Tensor y = Tensor::empty({batch, out_channels, s.out_h, s.out_w}, x.dtype(), x.device());
+    Tensor y = Tensor::empty({s.batch, s.out_channels, s.out_h, s.out_w}, x.dtype(), x.device());
     dispatch_floating(x.dtype(), "conv2d", [&]<typename T>() {
-        if (use_vendor(VendorOp::conv, x.device())) {
-            KILN_ON_CUDNN(conv2d_forward, y.data<T>(), x_data.data<T>(), weight_data.data<T>(),
-                          data_or_null<T>(bias_data), s);
-            return;
-        }
-        const Tensor workspace = workspace_for(s, Conv2dPass::forward, x.dtype(), x.device());
-        KILN_ON_BACKEND(x.device(), conv2d_forward, y.data<T>(), x_data.data<T>(), weight_data.data<T>(),
-                        data_or_null<T>(bias_data), s, data_or_null<T>(workspace));
+        run_forward<T>(y, x_data, weight_data, bias_data, s, {});
     });
 
     std::vector<Tensor> inputs{x, weight};
@@ -171,6 +201,58 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
                                                    needs_grad({x}) ? weight_data : Tensor(), bias.defined(), s);
         record(y, node, inputs);
     }
+    return y;
+}
+
+Tensor conv2d_batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& options,
+                         const Tensor& bn_weight, const Tensor& bn_bias, const Tensor& running_mean,
+                         const Tensor& running_var, double eps, FusedActivation activation) {
+    const char* op = "conv2d_batch_norm";
+    const Conv2dShape s = checked_shape(op, x, weight, bias, options);
+    KILN_CHECK(running_mean.defined() && running_var.defined(), op,
+               ": needs running_mean and running_var (the eval batch norm), got an undefined one");
+    for (const auto& [arg, t, optional] : {std::tuple<const char*, const Tensor&, bool>{"bn_weight", bn_weight, true},
+                                          {"bn_bias", bn_bias, true},
+                                          {"running_mean", running_mean, false},
+                                          {"running_var", running_var, false}}) {
+        if (optional && !t.defined()) continue;
+        check_floating(op, arg, t, Devices::all);
+        check_same_kind(op, arg, t, "input", x);
+        KILN_CHECK(t.shape() == Shape{s.out_channels}, op, ": ", arg, " must be [C_out] = [", s.out_channels,
+                   "], got ", shape_str(t.shape()));
+    }
+    KILN_CHECK(eps >= 0, op, ": eps must be non-negative, got ", eps);
+
+    std::vector<Tensor> inputs{x, weight, bias, bn_weight, bn_bias};
+    if (needs_grad(inputs)) {  // training-capable path: the differentiable ops, one after the other
+        const Tensor z = batch_norm(conv2d(x, weight, bias, options), bn_weight, bn_bias, running_mean, running_var,
+                                    false, 0.0, eps);
+        switch (activation) {
+            case FusedActivation::relu: return relu(z);
+            case FusedActivation::relu6: return relu6(z);
+            case FusedActivation::none: break;
+        }
+        return z;
+    }
+    const math::BatchNormActivation act = activation == FusedActivation::relu    ? math::BatchNormActivation::relu
+                                          : activation == FusedActivation::relu6 ? math::BatchNormActivation::relu6
+                                                                                 : math::BatchNormActivation::none;
+    const Tensor x_data = x.detach().contiguous(), weight_data = weight.detach().contiguous();
+    const Tensor bias_data = bias.defined() ? bias.detach().contiguous() : Tensor();
+    const Tensor gamma = bn_weight.defined() ? bn_weight.detach().contiguous() : Tensor();
+    const Tensor beta = bn_bias.defined() ? bn_bias.detach().contiguous() : Tensor();
+    const Tensor mean_data = running_mean.detach().contiguous(), var_data = running_var.detach().contiguous();
+    Tensor mean = Tensor::empty({s.out_channels}, x.dtype(), x.device());
+    Tensor rstd = Tensor::empty({s.out_channels}, x.dtype(), x.device());
+    Tensor y = Tensor::empty({s.batch, s.out_channels, s.out_h, s.out_w}, x.dtype(), x.device());
+    dispatch_floating(x.dtype(), op, [&]<typename T>() {
+        // mean and rstd as batch_norm's eval forward computes them, so the epilogue gives its bits
+        KILN_ON_BACKEND(x.device(), batch_norm_running_statistics, mean.data<T>(), rstd.data<T>(),
+                        mean_data.data<T>(), var_data.data<T>(), s.out_channels, eps);
+        const math::BatchNormEpilogue<T> epilogue{mean.data<T>(), rstd.data<T>(), data_or_null<T>(gamma),
+                                                  data_or_null<T>(beta), act};
+        run_forward<T>(y, x_data, weight_data, bias_data, s, epilogue);
+    });
     return y;
 }
 

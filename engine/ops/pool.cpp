@@ -152,11 +152,14 @@ Tensor max_pool2d(const Tensor& x, const Pool2dOptions& options) {
         }
         return y;
     }
-    Tensor argmax = Tensor::empty(output_shape(x, g), DType::int64, x.device());
+    // The arg-max feeds only the backward: without a gradient to compute (inference) it is not made.
+    const bool grad = needs_grad({x});
+    Tensor argmax = grad ? Tensor::empty(output_shape(x, g), DType::int64, x.device()) : Tensor();
     dispatch_floating(x.dtype(), "max_pool2d", [&]<typename T>() {
-        KILN_ON_BACKEND(x.device(), max_pool2d_forward, y.data<T>(), argmax.data<int64_t>(), input.data<T>(), g);
+        KILN_ON_BACKEND(x.device(), max_pool2d_forward, y.data<T>(), grad ? argmax.data<int64_t>() : nullptr,
+                        input.data<T>(), g);
     });
-    if (needs_grad({x})) record(y, std::make_shared<Pool2dBackward>(PoolKind::max, g, x.shape(), argmax, false), {x});
+    if (grad) record(y, std::make_shared<Pool2dBackward>(PoolKind::max, g, x.shape(), argmax, false), {x});
     return y;
 }
 

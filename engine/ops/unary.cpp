@@ -39,6 +39,7 @@ const char* op_name(UnaryOp op) {
         case UnaryOp::pow: return "pow";
         case UnaryOp::clamp: return "clamp";
         case UnaryOp::relu: return "relu";
+        case UnaryOp::relu6: return "relu6";
         case UnaryOp::leaky_relu: return "leaky_relu";
         case UnaryOp::sigmoid: return "sigmoid";
         case UnaryOp::tanh: return "tanh";

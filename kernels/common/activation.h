@@ -3,7 +3,7 @@
 // backend (KILN_HD). The element-wise unary machinery (kernels/common/elementwise.h)
 // calls these; the loss kernels use sigmoid and softplus.
 //
-// Breakpoints: relu and leaky_relu have a kink at 0, hardswish and hardsigmoid
+// Breakpoints: relu and leaky_relu have a kink at 0, relu6 at 0 and 6, hardswish and hardsigmoid
 // at -3 and 3. There the derivative takes PyTorch's one-sided value (noted per
 // function), so gradients agree with PyTorch bit for bit at the kink.
 #include <cmath>
@@ -17,6 +17,21 @@ template <typename T>
 KILN_HD T relu(T x) { return x > T(0) ? x : T(0); }
 template <typename T>
 KILN_HD T relu_derivative(T x) { return x > T(0) ? T(1) : T(0); }
+
+// relu6(x) = min(max(x, 0), 6), PyTorch's nn.ReLU6 (hardtanh(x, 0, 6));
+// relu6'(x) = 1 if 0 < x < 6 else 0: hardtanh's rule, the bounds excluded
+// (PyTorch's hardtanh_backward passes dy only where min < x < max; clamp's
+// backward, kiln's clamp included, passes on [min, max]). With the bounds
+// excluded the derivative is also a function of the output, relu6'(x) =
+// relu6'(relu6(x)) (0 < y < 6 exactly where 0 < x < 6), so a fused op can
+// take it from its saved output (batch_norm_relu6).
+template <typename T>
+KILN_HD T relu6(T x) {
+    const T v = x < T(0) ? T(0) : x;  // two selects: NaN passes through, as clamp
+    return v > T(6) ? T(6) : v;
+}
+template <typename T>
+KILN_HD T relu6_derivative(T x) { return (x > T(0) && x < T(6)) ? T(1) : T(0); }
 
 // leaky_relu(x) = x if x > 0 else slope x;  derivative 1 or slope (slope at x = 0, as PyTorch)
 template <typename T>

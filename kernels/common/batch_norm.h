@@ -9,11 +9,13 @@
 //   dx = rstd (dxhat - mean(dxhat) - xhat mean(dxhat xhat)),  dxhat = dy gamma   (training)
 //   dx = rstd dxhat                                                              (eval: both means are 0)
 //
-// Fused with an activation (batch_norm_relu): y = relu(gamma xhat + beta); the
-// backward takes dy through the relu first, from the saved output y (relu
-// passes where y > 0, i.e. where the pre-activation was > 0: relu'(0) = 0 as
-// PyTorch), then runs the batch norm backward on that:
-//   dz = dy relu'(y),  dxhat = dz gamma,  dgamma = sum dz xhat,  dbeta = sum dz
+// Fused with an activation (batch_norm_relu, batch_norm_relu6): y = act(gamma
+// xhat + beta); the backward takes dy through the activation first, from the
+// saved output y (relu passes where y > 0, i.e. where the pre-activation was
+// > 0: relu'(0) = 0 as PyTorch; relu6 where 0 < y < 6, i.e. 0 < pre-activation
+// < 6: PyTorch's hardtanh rule, see activation.h), then runs the batch norm
+// backward on that:
+//   dz = dy act'(y),  dxhat = dz gamma,  dgamma = sum dz xhat,  dbeta = sum dz
 // so the pre-activation is never stored.
 #include <cmath>
 #include <cstdint>
@@ -50,22 +52,33 @@ KILN_HD void store_batch_statistics(int64_t c, double channel_mean, double varia
 }
 
 // The activation a batch norm kernel applies to its output: none
-// (batch_norm) or relu (batch_norm_relu).
-enum class BatchNormActivation { none, relu };
+// (batch_norm), relu (batch_norm_relu) or relu6 (batch_norm_relu6).
+enum class BatchNormActivation { none, relu, relu6 };
 
 // act(v) of one normalised value v = scale x + shift.
 template <typename T>
 KILN_HD T batch_norm_activate(BatchNormActivation activation, T v) {
-    return activation == BatchNormActivation::relu ? relu(v) : v;
+    switch (activation) {
+        case BatchNormActivation::relu: return relu(v);
+        case BatchNormActivation::relu6: return relu6(v);
+        case BatchNormActivation::none: break;
+    }
+    return v;
 }
 
 // dz = dy act'(.): the gradient at the normalised value, from dy and the
-// forward's output y (relu: y > 0 exactly where its input was > 0); without
-// an activation y is unused (callers pass 0, there is no output to read). The same product dy * relu'(.) as the relu op's
-// backward, so fused and unfused give the same bits.
+// forward's output y (relu: y > 0 exactly where its input was > 0; relu6:
+// 0 < y < 6 exactly where 0 < input < 6); without an activation y is unused
+// (callers pass 0, there is no output to read). The same product dy * act'(.)
+// as the relu and relu6 ops' backward, so fused and unfused give the same bits.
 template <typename T>
 KILN_HD T batch_norm_activation_gradient(BatchNormActivation activation, T dy, T y) {
-    return activation == BatchNormActivation::relu ? dy * relu_derivative(y) : dy;
+    switch (activation) {
+        case BatchNormActivation::relu: return dy * relu_derivative(y);
+        case BatchNormActivation::relu6: return dy * relu6_derivative(y);
+        case BatchNormActivation::none: break;
+    }
+    return dy;
 }
 
 // y = scale x + shift for channel c; weight (gamma) and bias (beta) may be null (= 1 and 0).
@@ -78,6 +91,22 @@ KILN_HD BatchNormAffine<T> batch_norm_affine(const T* mean, const T* rstd, const
     const T scale = (weight ? weight[c] : T(1)) * rstd[c];
     return {scale, (bias ? bias[c] : T(0)) - mean[c] * scale};
 }
+
+// An eval-mode batch norm and activation applied to a convolution's output
+// as the convolution writes it (conv2d_batch_norm, inference): y = act(conv
+// scale + shift) per output channel, scale and shift from batch_norm_affine
+// over the running statistics (mean = running_mean, rstd from running_var),
+// the same per-element formula as batch_norm's forward, so the output has
+// batch_norm's bits. mean null: no epilogue (plain conv2d).
+template <typename T>
+struct BatchNormEpilogue {
+    const T* mean = nullptr;
+    const T* rstd = nullptr;
+    const T* weight = nullptr;  // gamma, may be null (= 1)
+    const T* bias = nullptr;    // beta, may be null (= 0)
+    BatchNormActivation activation = BatchNormActivation::none;
+    KILN_HD explicit operator bool() const { return mean != nullptr; }
+};
 
 // The two channel means of the training backward, from the channel's sums
 // sum dy and sum dy xhat over its m values (dxhat = gamma dy; with an

@@ -13,7 +13,7 @@ namespace kiln::math {
 enum class UnaryOp {
     neg, exp, log, sqrt, abs, pow, clamp,
     // activations (kernels/common/activation.h)
-    relu, leaky_relu, sigmoid, tanh, silu, hardswish, hardsigmoid, gelu
+    relu, relu6, leaky_relu, sigmoid, tanh, silu, hardswish, hardsigmoid, gelu
 };
 
 // Scalar parameters of the parameterised unary ops.
@@ -35,6 +35,7 @@ KILN_HD T unary_forward(UnaryOp op, T x, const UnaryParams& p) {
         case UnaryOp::pow: return std::pow(x, T(p.exponent));
         case UnaryOp::clamp: return x < T(p.lo) ? T(p.lo) : (x > T(p.hi) ? T(p.hi) : x);
         case UnaryOp::relu: return relu(x);
+        case UnaryOp::relu6: return relu6(x);
         case UnaryOp::leaky_relu: return leaky_relu(x, T(p.negative_slope));
         case UnaryOp::sigmoid: return sigmoid(x);
         case UnaryOp::tanh: return std::tanh(x);
@@ -59,6 +60,7 @@ KILN_HD T unary_derivative(UnaryOp op, T x, T y, const UnaryParams& p) {
             return p.exponent == 0 ? T(0) : T(p.exponent) * std::pow(x, T(p.exponent - 1));
         case UnaryOp::clamp: return (x >= T(p.lo) && x <= T(p.hi)) ? T(1) : T(0);  // passes inside [lo, hi]
         case UnaryOp::relu: return relu_derivative(x);
+        case UnaryOp::relu6: return relu6_derivative(x);
         case UnaryOp::leaky_relu: return leaky_relu_derivative(x, T(p.negative_slope));
         case UnaryOp::sigmoid: return sigmoid_derivative_from_output(y);
         case UnaryOp::tanh: return tanh_derivative_from_output(y);

@@ -50,7 +50,7 @@ void batch_norm_running_statistics(T* mean, T* rstd, const T* running_mean, cons
 
 // The forward and backward loops, compiled once per activation A (a template
 // argument, not a run-time flag or a lambda: batch_norm's loops stay the plain
-// vector loops they were, batch_norm_relu's carry one select; the loops take
+// vector loops they were, batch_norm_relu's carry one select, batch_norm_relu6's two; the loops take
 // their pointers by value, so GCC sees that a store into y or dx cannot move
 // them and vectorises as before).
 namespace {
@@ -115,6 +115,8 @@ void batch_norm_forward(T* y, const T* x, const T* mean, const T* rstd, const T*
             return forward_planes<math::BatchNormActivation::none>(y, x, mean, rstd, weight, bias, N, C, S);
         case math::BatchNormActivation::relu:
             return forward_planes<math::BatchNormActivation::relu>(y, x, mean, rstd, weight, bias, N, C, S);
+        case math::BatchNormActivation::relu6:
+            return forward_planes<math::BatchNormActivation::relu6>(y, x, mean, rstd, weight, bias, N, C, S);
     }
 }
 
@@ -129,6 +131,9 @@ void batch_norm_backward(T* dx, T* dweight, T* dbias, const T* dy, const T* x, c
         case math::BatchNormActivation::relu:
             return backward_channels<math::BatchNormActivation::relu>(dx, dweight, dbias, dy, x, y, mean, rstd, weight,
                                                                       N, C, S, training);
+        case math::BatchNormActivation::relu6:
+            return backward_channels<math::BatchNormActivation::relu6>(dx, dweight, dbias, dy, x, y, mean, rstd,
+                                                                       weight, N, C, S, training);
     }
 }
 

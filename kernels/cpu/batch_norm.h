@@ -14,9 +14,10 @@
 //   dx = dy * gamma * rstd
 // dgamma = sum dy * xhat,  dbeta = sum dy   (sums over N and S)
 //
-// Fused with relu (activation = relu, batch_norm_relu): y = relu(gamma * xhat + beta),
-// and the backward first takes dy through the relu with the saved output y
-// (dz = dy where y > 0, else 0), then runs the formulas above on dz.
+// Fused with relu or relu6 (activation = relu, batch_norm_relu; relu6,
+// batch_norm_relu6): y = act(gamma * xhat + beta), and the backward first takes
+// dy through the activation with the saved output y (relu: dz = dy where y > 0;
+// relu6: where 0 < y < 6; else 0), then runs the formulas above on dz.
 //
 // The forward saves exactly what the backward needs: mean and rstd per channel
 // (and, with an activation, the output y, which the next layer keeps anyway).
@@ -41,7 +42,7 @@ template <typename T>
 void batch_norm_running_statistics(T* mean, T* rstd, const T* running_mean, const T* running_var, int64_t C,
                                    double eps);
 
-// y = act(gamma (x - mean) rstd + beta), act = identity or relu.
+// y = act(gamma (x - mean) rstd + beta), act = identity, relu or relu6.
 template <typename T>
 void batch_norm_forward(T* y, const T* x, const T* mean, const T* rstd, const T* weight, const T* bias, int64_t N,
                         int64_t C, int64_t S, math::BatchNormActivation activation);

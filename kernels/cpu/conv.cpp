@@ -164,8 +164,35 @@ const T* output_columns(T* gathered, const T* dy, int64_t n0, int64_t count, int
     return gathered;
 }
 
+// The epilogue (inference: eval batch norm + activation) over `planes`
+// consecutive output planes of y starting at output channel `channel`, in
+// place: y = act(y scale + shift), batch_norm's forward formula. Compiled
+// once per activation so each plane is a plain vector loop.
+template <math::BatchNormActivation A, typename T>
+void epilogue_planes(T* y, int64_t channel, int64_t planes, int64_t plane_size, const math::BatchNormEpilogue<T>& e) {
+    for (int64_t o = 0; o < planes; ++o) {
+        const math::BatchNormAffine<T> affine = math::batch_norm_affine(e.mean, e.rstd, e.weight, e.bias, channel + o);
+        T* plane = y + o * plane_size;
+        for (int64_t l = 0; l < plane_size; ++l)
+            plane[l] = math::batch_norm_activate(A, plane[l] * affine.scale + affine.shift);
+    }
+}
 template <typename T>
-void gemm_forward(T* y, const T* x, const T* w, const T* b, const Conv2dShape& s, T* workspace, bool pointwise) {
+void apply_epilogue(T* y, int64_t channel, int64_t planes, int64_t plane_size, const math::BatchNormEpilogue<T>& e) {
+    if (!e) return;
+    switch (e.activation) {
+        case math::BatchNormActivation::none:
+            return epilogue_planes<math::BatchNormActivation::none>(y, channel, planes, plane_size, e);
+        case math::BatchNormActivation::relu:
+            return epilogue_planes<math::BatchNormActivation::relu>(y, channel, planes, plane_size, e);
+        case math::BatchNormActivation::relu6:
+            return epilogue_planes<math::BatchNormActivation::relu6>(y, channel, planes, plane_size, e);
+    }
+}
+
+template <typename T>
+void gemm_forward(T* y, const T* x, const T* w, const T* b, const Conv2dShape& s, T* workspace, bool pointwise,
+                  const math::BatchNormEpilogue<T>& epilogue) {
     const Sizes z = sizes_of(s);
     const Blocking k = blocking_of(s, z);
     const SlotLayout layout = slot_layout(s, z, k, pointwise, Conv2dPass::forward);
@@ -186,6 +213,7 @@ void gemm_forward(T* y, const T* x, const T* w, const T* b, const Conv2dShape& s
                 }
                 gemm<T>(false, false, z.out_per_group, columns, z.gemm_k, T(1), wg, z.gemm_k, operand, columns, beta,
                         yg, columns);
+                apply_epilogue(yg, g * z.out_per_group, z.out_per_group, z.out_plane, epilogue);
                 continue;
             }
             gemm<T>(false, false, z.out_per_group, columns, z.gemm_k, T(1), wg, z.gemm_k, operand, columns, T(0),
@@ -196,6 +224,7 @@ void gemm_forward(T* y, const T* x, const T* w, const T* b, const Conv2dShape& s
                     T* to = yg + (i * s.out_channels + o) * z.out_plane;
                     const T bias = b ? b[g * z.out_per_group + o] : T(0);
                     for (int64_t l = 0; l < z.out_plane; ++l) to[l] = from[l] + bias;
+                    apply_epilogue(to, g * z.out_per_group + o, 1, z.out_plane, epilogue);
                 }
         }
     });
@@ -314,9 +343,26 @@ inline int64_t tap_offset(const Conv2dShape& s, const DepthwisePlanes& d, int64_
     return i * s.dilation_h * d.padded_w + j * s.dilation_w;
 }
 
+// out[q] = bias + sum_t w[t] in[q step + offset[t]], t < Taps (the taps of
+// a 3x3 kernel), for q < count: the sum of each output stays in a register
+// over all taps (the same additions in the same order as adding one tap at a
+// time over the plane, so the same bits), instead of a load and a store of
+// the output per tap. Step 1 is the flat stride-1 loop over P; step 2 one
+// output row of a stride-2 layer (MobileNetV2's downsampling depthwise).
+template <int Taps, int Step, typename T>
+void accumulate_taps(T* __restrict out, int64_t count, const T* __restrict in, const int64_t* offset, const T* w,
+                     T bias) {
+    for (int64_t q = 0; q < count; ++q) {
+        T sum = bias;
+        for (int t = 0; t < Taps; ++t) sum += w[t] * in[q * Step + offset[t]];
+        out[q] = sum;
+    }
+}
+
 // One task per input plane (n, c): pad it once, then compute its m output planes.
 template <typename T>
-void depthwise_forward(T* y, const T* x, const T* w, const T* b, const Conv2dShape& s, T* workspace) {
+void depthwise_forward(T* y, const T* x, const T* w, const T* b, const Conv2dShape& s, T* workspace,
+                       const math::BatchNormEpilogue<T>& epilogue) {
     const Sizes z = sizes_of(s);
     const DepthwisePlanes d = depthwise_planes(s);
     const int64_t taps = s.kernel_h * s.kernel_w, planes = s.batch * s.in_channels;
@@ -332,6 +378,23 @@ void depthwise_forward(T* y, const T* x, const T* w, const T* b, const Conv2dSha
             const T* wo = w + o * taps;
             T* yo = y + (n * s.out_channels + o) * z.out_plane;
             const T bias = b ? b[o] : T(0);
+            const bool three_by_three = s.kernel_h == 3 && s.kernel_w == 3;
+            if (three_by_three && (d.unit_stride || (s.stride_h == 2 && s.stride_w == 2))) {
+                int64_t offset[9];
+                for (int64_t i = 0; i < 3; ++i)
+                    for (int64_t j = 0; j < 3; ++j) offset[i * 3 + j] = tap_offset(s, d, i, j);
+                if (d.unit_stride) {
+                    accumulate_taps<9, 1>(wide, d.flat, padded, offset, wo, bias);
+                    for (int64_t oh = 0; oh < s.out_h; ++oh)
+                        std::copy(wide + oh * d.padded_w, wide + oh * d.padded_w + s.out_w, yo + oh * s.out_w);
+                } else {
+                    for (int64_t oh = 0; oh < s.out_h; ++oh)
+                        accumulate_taps<9, 2>(yo + oh * s.out_w, s.out_w, padded + oh * 2 * d.padded_w, offset, wo,
+                                              bias);
+                }
+                apply_epilogue(yo, o, 1, z.out_plane, epilogue);
+                continue;
+            }
             if (d.unit_stride) {
                 std::fill(wide, wide + d.flat, bias);
                 for (int64_t i = 0; i < s.kernel_h; ++i)
@@ -342,6 +405,7 @@ void depthwise_forward(T* y, const T* x, const T* w, const T* b, const Conv2dSha
                     }
                 for (int64_t oh = 0; oh < s.out_h; ++oh)
                     std::copy(wide + oh * d.padded_w, wide + oh * d.padded_w + s.out_w, yo + oh * s.out_w);
+                apply_epilogue(yo, o, 1, z.out_plane, epilogue);
                 continue;
             }
             std::fill(yo, yo + z.out_plane, bias);
@@ -355,6 +419,7 @@ void depthwise_forward(T* y, const T* x, const T* w, const T* b, const Conv2dSha
                         for (int64_t ow = 0; ow < s.out_w; ++ow) out[ow] += weight * in[ow * s.stride_w];
                     }
             }
+            apply_epilogue(yo, o, 1, z.out_plane, epilogue);
         }
     }
 }
@@ -471,10 +536,11 @@ int64_t conv2d_workspace_size(const Conv2dShape& s, Conv2dPass pass) {
 }
 
 template <typename T>
-void conv2d_forward(T* y, const T* x, const T* w, const T* b, const Conv2dShape& s, T* workspace) {
+void conv2d_forward(T* y, const T* x, const T* w, const T* b, const Conv2dShape& s, T* workspace,
+                    const math::BatchNormEpilogue<T>& epilogue) {
     const Conv2dAlgorithm algorithm = conv2d_algorithm(s);
-    if (algorithm == Conv2dAlgorithm::depthwise) return depthwise_forward(y, x, w, b, s, workspace);
-    gemm_forward(y, x, w, b, s, workspace, algorithm == Conv2dAlgorithm::pointwise);
+    if (algorithm == Conv2dAlgorithm::depthwise) return depthwise_forward(y, x, w, b, s, workspace, epilogue);
+    gemm_forward(y, x, w, b, s, workspace, algorithm == Conv2dAlgorithm::pointwise, epilogue);
 }
 
 template <typename T>
@@ -507,7 +573,8 @@ void conv2d_backward_bias(T* db, const T* dy, const Conv2dShape& s) {
 }
 
 #define KILN_CONV(T)                                                                                          \
-    template void conv2d_forward<T>(T*, const T*, const T*, const T*, const Conv2dShape&, T*);               \
+    template void conv2d_forward<T>(T*, const T*, const T*, const T*, const Conv2dShape&, T*,                \
+                                    const math::BatchNormEpilogue<T>&);                                     \
     template void conv2d_backward_input<T>(T*, const T*, const T*, const Conv2dShape&, T*);                  \
     template void conv2d_backward_weight<T>(T*, const T*, const T*, const Conv2dShape&, T*);                 \
     template void conv2d_backward_bias<T>(T*, const T*, const Conv2dShape&);

@@ -46,6 +46,7 @@
 // contiguous buffers.
 #include <cstdint>
 
+#include "kernels/common/batch_norm.h"  // math::BatchNormEpilogue
 #include "kernels/common/conv.h"
 
 namespace kiln::cpu {
@@ -61,9 +62,12 @@ using math::Conv2dShape;
 // OpenMP thread count of the calling context.
 int64_t conv2d_workspace_size(const Conv2dShape& s, Conv2dPass pass);
 
-// y = conv(x, w) + b   (overwrites y; b may be null)
+// y = conv(x, w) + b   (overwrites y; b may be null); with an epilogue
+// (inference, conv2d_batch_norm), y = act(bn_eval(conv(x, w) + b)), applied
+// to each output plane right after it is computed, while it is in cache.
 template <typename T>
-void conv2d_forward(T* y, const T* x, const T* w, const T* b, const Conv2dShape& s, T* workspace);
+void conv2d_forward(T* y, const T* x, const T* w, const T* b, const Conv2dShape& s, T* workspace,
+                    const math::BatchNormEpilogue<T>& epilogue = {});
 
 // dx += conv2d's input gradient
 template <typename T>

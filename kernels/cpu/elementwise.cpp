@@ -18,14 +18,15 @@ void with_constant_op(math::UnaryOp op, Fn&& fn) {
     case UnaryOp::name: return fn(std::integral_constant<UnaryOp, UnaryOp::name>{});
     switch (op) {
         KILN_UNARY_CASE(neg) KILN_UNARY_CASE(exp) KILN_UNARY_CASE(log) KILN_UNARY_CASE(sqrt) KILN_UNARY_CASE(abs)
-        KILN_UNARY_CASE(pow) KILN_UNARY_CASE(clamp) KILN_UNARY_CASE(relu) KILN_UNARY_CASE(leaky_relu)
+        KILN_UNARY_CASE(pow) KILN_UNARY_CASE(clamp) KILN_UNARY_CASE(relu) KILN_UNARY_CASE(relu6)
+        KILN_UNARY_CASE(leaky_relu)
         KILN_UNARY_CASE(sigmoid) KILN_UNARY_CASE(tanh) KILN_UNARY_CASE(silu) KILN_UNARY_CASE(hardswish)
         KILN_UNARY_CASE(hardsigmoid) KILN_UNARY_CASE(gelu)
     }
 #undef KILN_UNARY_CASE
 }
 
-// clamp (ReLU6 is clamp(x, 0, 6)), the same formula as kernels/common's
+// clamp, the same formula as kernels/common's
 //   y = x < lo ? lo : (x > hi ? hi : x)     (NaN passes through),  dy/dx = 1 on [lo, hi], else 0
 // with the bounds converted to T once, outside the loop. Written through the
 // common formula, GCC kept the loop scalar: the double-to-float conversion of

@@ -1,5 +1,7 @@
 #include "kernels/cpu/pool.h"
 
+#include <algorithm>
+
 #include "kernels/cpu/strided.h"
 
 namespace kiln::cpu {
@@ -15,10 +17,59 @@ bool parallel_over_planes(const Pool2dGeometry& g) {
     return g.planes > 1 && g.planes * g.height * g.width >= parallel_grain;
 }
 
+// Inference (no arg-max wanted): the maxima of the outputs [begin, end) of
+// one output row whose 3x3 stride-2 windows lie wholly inside the input;
+// `top` points at the first input row of the windows, shifted by -pad. The
+// same selection rule (math::max_pool_takes, so the same value, NaN
+// included) without the index: the outputs are independent and the loop
+// vectorises.
+template <typename T>
+void max_of_windows_3x3s2(T* __restrict y, const T* __restrict top, int64_t width, int64_t begin, int64_t end) {
+#pragma omp simd
+    for (int64_t ow = begin; ow < end; ++ow) {
+        const T* window = top + 2 * ow;
+        T best = window[0];
+        for (int h = 0; h < 3; ++h)
+            for (int w = 0; w < 3; ++w) {
+                const T value = window[h * width + w];
+                best = math::max_pool_takes(value, best) ? value : best;
+            }
+        y[ow] = best;
+    }
+}
+
 }  // namespace
 
 template <typename T>
 void max_pool2d_forward(T* y, int64_t* argmax, const T* x, const Pool2dGeometry& g) {
+    if (!argmax && g.kernel_h == 3 && g.kernel_w == 3 && g.stride_w == 2) {
+        // interior columns: ow 2 - pad >= 0 and ow 2 - pad + 3 <= width
+        const int64_t first = (g.pad_w + 1) / 2;
+        const int64_t last = g.width + g.pad_w >= 3 ? std::min(g.out_width, (g.width + g.pad_w - 3) / 2 + 1) : 0;
+#pragma omp parallel for if (parallel_over_planes(g))
+        for (int64_t p = 0; p < g.planes; ++p) {
+            const T* plane = x + p * g.height * g.width;
+            for (int64_t oh = 0; oh < g.out_height; ++oh) {
+                const Span rows = pool_window(oh, g.height, g.kernel_h, g.stride_h, g.pad_h);
+                T* y_row = y + (p * g.out_height + oh) * g.out_width;
+                const bool interior = rows.end - rows.begin == 3 && first < last;
+                if (interior)
+                    max_of_windows_3x3s2(y_row, plane + rows.begin * g.width - g.pad_w, g.width, first, last);
+                for (int64_t ow = 0; ow < g.out_width; ++ow) {
+                    if (interior && ow >= first && ow < last) continue;
+                    const Span cols = pool_window(ow, g.width, g.kernel_w, g.stride_w, g.pad_w);
+                    T best = plane[rows.begin * g.width + cols.begin];
+                    for (int64_t h = rows.begin; h < rows.end; ++h)
+                        for (int64_t w = cols.begin; w < cols.end; ++w) {
+                            const T value = plane[h * g.width + w];
+                            best = math::max_pool_takes(value, best) ? value : best;
+                        }
+                    y_row[ow] = best;
+                }
+            }
+        }
+        return;
+    }
 #pragma omp parallel for if (parallel_over_planes(g))
     for (int64_t p = 0; p < g.planes; ++p) {
         const T* plane = x + p * g.height * g.width;
@@ -38,7 +89,7 @@ void max_pool2d_forward(T* y, int64_t* argmax, const T* x, const Pool2dGeometry&
                     }
                 const int64_t o = (p * g.out_height + oh) * g.out_width + ow;
                 y[o] = best_value;
-                argmax[o] = best;
+                if (argmax) argmax[o] = best;
             }
         }
     }

@@ -11,11 +11,13 @@
 // running_statistics_kernel (eval): one thread per channel.
 // forward_kernel: one thread per element of y, 256 threads per block:
 //   y = act(scale x + shift) with the channel's scale and shift; with relu
-//   (batch_norm_relu) the activation is one select in the same pass, so the
+//   (batch_norm_relu) the activation is one select in the same pass (relu6:
+//   two), so the
 //   normalised value is never written to memory.
 // backward_kernel: one block per channel (grid C), as the statistics: two
 //   block sums give sum dz and sum dz xhat, dz = dy taken back through the
-//   activation (relu: dy where the saved output y > 0, else 0; dy itself
+//   activation (relu: dy where the saved output y > 0, else 0; relu6: dy where
+//   0 < y < 6; dy itself
 //   without an activation), applied as each value is read, in both the
 //   sums and the dx pass: no separate pass for the mask. Thread 0 adds the
 //   sums into dbias[c] and dweight[c]; then every thread adds dx for its

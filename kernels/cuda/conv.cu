@@ -28,6 +28,9 @@
 //                           threads stride over (n, oh, ow), block_sum
 //                           (block_reduce.h, barriers inside), thread 0 adds.
 //   bias_backward_kernel    one block per output channel, the same reduction of dy.
+//   epilogue_kernel         inference (conv2d_batch_norm): one thread per y
+//                           element, y = act(y scale + shift) in place, after
+//                           the forward (batch_norm's formula, kernels/common).
 // Every backward result has exactly one writer, so results are bit-reproducible.
 // Element-wise kernels use 256 threads per block; reductions
 // reduction_threads_for(count) (at most 256).
@@ -61,6 +64,16 @@ __global__ void fill_bias_kernel(T* y, const T* b, int64_t out_channels, int64_t
 }
 
 // col [K, L] from x_group [Cg, H, W], one image-group.
+template <typename T>
+__global__ void epilogue_kernel(T* y, math::BatchNormEpilogue<T> e, int64_t out_channels, int64_t out_plane,
+                                int64_t count) {
+    const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (i >= count) return;
+    const math::BatchNormAffine<T> affine =
+        math::batch_norm_affine(e.mean, e.rstd, e.weight, e.bias, i / out_plane % out_channels);
+    y[i] = math::batch_norm_activate(e.activation, y[i] * affine.scale + affine.shift);
+}
+
 template <typename T>
 __global__ void im2col_kernel(T* col, const T* x_group, Conv2dShape s, int64_t count) {
     const int64_t e = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
@@ -239,17 +252,20 @@ int64_t conv2d_workspace_size(const Conv2dShape& s, Conv2dPass) {
 }
 
 template <typename T>
-void conv2d_forward(T* y, const T* x, const T* w, const T* b, const Conv2dShape& s, T* workspace) {
+void conv2d_forward(T* y, const T* x, const T* w, const T* b, const Conv2dShape& s, T* workspace,
+                    const math::BatchNormEpilogue<T>& epilogue) {
+    const int64_t count = s.batch * s.out_channels * s.out_h * s.out_w;
     switch (math::conv2d_algorithm(s)) {
-        case math::Conv2dAlgorithm::depthwise: {
-            const int64_t count = s.batch * s.out_channels * s.out_h * s.out_w;
+        case math::Conv2dAlgorithm::depthwise:
             KILN_LAUNCH(depthwise_forward_kernel<T>, blocks_for(count, threads_per_block), threads_per_block, 0, y, x,
                         w, b, s, count);
-            return;
-        }
-        case math::Conv2dAlgorithm::pointwise: return gemm_forward(y, x, w, b, s, workspace, true);
-        case math::Conv2dAlgorithm::im2col: return gemm_forward(y, x, w, b, s, workspace, false);
+            break;
+        case math::Conv2dAlgorithm::pointwise: gemm_forward(y, x, w, b, s, workspace, true); break;
+        case math::Conv2dAlgorithm::im2col: gemm_forward(y, x, w, b, s, workspace, false); break;
     }
+    if (epilogue && count > 0)
+        KILN_LAUNCH(epilogue_kernel<T>, blocks_for(count, threads_per_block), threads_per_block, 0, y, epilogue,
+                    s.out_channels, s.out_h * s.out_w, count);
 }
 
 template <typename T>
@@ -285,7 +301,8 @@ void conv2d_backward_bias(T* db, const T* dy, const Conv2dShape& s) {
 }
 
 #define KILN_CONV(T)                                                                                          \
-    template void conv2d_forward<T>(T*, const T*, const T*, const T*, const Conv2dShape&, T*);               \
+    template void conv2d_forward<T>(T*, const T*, const T*, const T*, const Conv2dShape&, T*,                \
+                                    const math::BatchNormEpilogue<T>&);                                     \
     template void conv2d_backward_input<T>(T*, const T*, const T*, const Conv2dShape&, T*);                  \
     template void conv2d_backward_weight<T>(T*, const T*, const T*, const Conv2dShape&, T*);                 \
     template void conv2d_backward_bias<T>(T*, const T*, const Conv2dShape&);

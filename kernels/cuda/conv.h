@@ -5,6 +5,7 @@
 // KILN_CUDA_NS naming it.
 #include <cstdint>
 
+#include "kernels/common/batch_norm.h"  // math::BatchNormEpilogue
 #include "kernels/common/conv.h"
 
 namespace kiln::KILN_CUDA_NS {
@@ -17,7 +18,8 @@ using math::Conv2dShape;
 int64_t conv2d_workspace_size(const Conv2dShape& s, Conv2dPass pass);
 
 template <typename T>
-void conv2d_forward(T* y, const T* x, const T* w, const T* b, const Conv2dShape& s, T* workspace);
+void conv2d_forward(T* y, const T* x, const T* w, const T* b, const Conv2dShape& s, T* workspace,
+                    const math::BatchNormEpilogue<T>& epilogue = {});
 template <typename T>
 void conv2d_backward_input(T* dx, const T* dy, const T* w, const Conv2dShape& s, T* workspace);
 template <typename T>

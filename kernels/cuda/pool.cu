@@ -53,7 +53,7 @@ __global__ void max_pool2d_forward_kernel(T* y, int64_t* argmax, const T* x, Poo
             }
         }
     y[o] = best_value;
-    argmax[o] = best;
+    if (argmax) argmax[o] = best;  // null at inference (no backward to feed)
 }
 
 template <typename T>

@@ -11,6 +11,7 @@ namespace kiln::KILN_CUDA_NS {
 
 using math::Pool2dGeometry;
 
+// argmax may be null (inference): only y is written.
 template <typename T>
 void max_pool2d_forward(T* y, int64_t* argmax, const T* x, const Pool2dGeometry& g);
 template <typename T>

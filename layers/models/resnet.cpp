@@ -45,7 +45,7 @@ public:
     }
 
     Tensor forward(const Tensor& x) override {
-        Tensor y = (*maxpool)(batch_norm_then(*bn1, *relu, (*conv1)(x)));  // relu(bn1(.)) as one op
+        Tensor y = (*maxpool)(conv_batch_norm_then(*conv1, *bn1, relu.get(), x));  // relu(bn1(.)) as one op (layers/fusion.h)
         for (auto& layer : layers) y = (*layer)(y);
         return (*fc)((*dropout)(flatten((*avgpool)(y), 1)));
     }

@@ -26,10 +26,16 @@ struct BatchNormDescriptors {
     }
 };
 
-// y = act(y) in place, by cuDNN's activation (none: nothing to do).
+// The unary op of a batch norm activation (relu or relu6; none has none).
+math::UnaryOp unary_op(math::BatchNormActivation activation) {
+    return activation == math::BatchNormActivation::relu6 ? math::UnaryOp::relu6 : math::UnaryOp::relu;
+}
+
+// y = act(y) in place, by cuDNN's activation (relu6, which cuDNN lacks as
+// such: kiln's kernel; none: nothing to do).
 template <typename T>
 void activate_in_place(math::BatchNormActivation activation, T* y, int64_t count) {
-    if (activation == math::BatchNormActivation::relu) unary_forward(math::UnaryOp::relu, {}, y, y, count);
+    if (activation != math::BatchNormActivation::none) unary_forward(unary_op(activation), {}, y, y, count);
 }
 
 }  // namespace
@@ -77,9 +83,9 @@ void batch_norm_backward(T* dx, T* dweight, T* dbias, const T* dy, const T* x, c
     // in the workspace, laid out [dx (N C S) | dweight (C) | dbias (C) | dz (N C S, with an activation)].
     const bool activated = activation != math::BatchNormActivation::none;
     T* scratch = static_cast<T*>(workspace(size_t(count + 2 * C + (activated ? count : 0)) * sizeof(T)));
-    if (activated) {  // dz = dy relu'(y): cuDNN's activation backward, with y standing for its input too (relu(y) = y)
+    if (activated) {  // dz = dy act'(y): the activation backward, with y standing for its input too (act(y) = y)
         T* dz = scratch + count + 2 * C;
-        unary_backward_overwrite(math::UnaryOp::relu, {}, dz, dy, y, y, count);
+        unary_backward_overwrite(unary_op(activation), {}, dz, dy, y, y, count);
         dy = dz;
     }
     const T one = 1;

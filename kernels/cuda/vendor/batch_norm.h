@@ -9,7 +9,8 @@
 // stands in).
 //
 // With activation = relu (batch_norm_relu): cuDNN's batch norm followed by
-// cuDNN's relu (activation.h), as two calls with the normalised values in
+// cuDNN's relu (activation.h; relu6, which cuDNN has only as a clipped relu
+// with clamp's gradient at the bounds: kiln's own kernel), as two calls with the normalised values in
 // memory between them: cuDNN's fused BN + activation
 // (cudnnBatchNormalizationForwardTrainingEx, CUDNN_BATCHNORM_OPS_BN_ACTIVATION)
 // takes NHWC half-precision tensors only, not kiln's NCHW float. This is the
@@ -33,7 +34,7 @@ void batch_norm_forward_inference(T* y, const T* x, const T* running_mean, const
                                   math::BatchNormActivation activation);
 // The same signature as kiln::cuda::batch_norm_backward; adds into dx,
 // dweight, dbias (any may be null). With relu, cuDNN's activation backward
-// first writes dz = dy relu'(y) into the workspace, and the batch norm
+// (relu6: kiln's kernel) first writes dz = dy act'(y) into the workspace, and the batch norm
 // backward runs on dz. cuDNN has a training backward only: with training =
 // false this calls the hand-written kernel (dx = dz weight rstd).
 template <typename T>

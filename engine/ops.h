@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/random.h"
+#include "kernels/common/batch_norm.h"
 #include "engine/tensor.h"
 
 namespace kiln {
@@ -91,8 +92,9 @@ struct Conv2dOptions {
 // H_out = (H + 2 pad - dilation (kH - 1) - 1) / stride + 1 (floor).
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(), const Conv2dOptions& options = {});
 
-// The activation a fused op applies to its output.
-enum class FusedActivation { none, relu, relu6 };
+// The activation a fused op applies to its output: the kernels' own enum
+// (none, relu, relu6; kernels/common/batch_norm.h).
+using FusedActivation = math::BatchNormActivation;
 // Inference: act(batch_norm(conv2d(x, weight, bias, options), bn_weight,
 // bn_bias, running_mean, running_var, training = false, eps)), the eval batch
 // norm and the activation applied in the convolution's output pass, plane by

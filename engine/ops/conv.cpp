@@ -234,9 +234,6 @@ Tensor conv2d_batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bi
         }
         return z;
     }
-    const math::BatchNormActivation act = activation == FusedActivation::relu    ? math::BatchNormActivation::relu
-                                          : activation == FusedActivation::relu6 ? math::BatchNormActivation::relu6
-                                                                                 : math::BatchNormActivation::none;
     const Tensor x_data = x.detach().contiguous(), weight_data = weight.detach().contiguous();
     const Tensor bias_data = bias.defined() ? bias.detach().contiguous() : Tensor();
     const Tensor gamma = bn_weight.defined() ? bn_weight.detach().contiguous() : Tensor();
@@ -250,7 +247,7 @@ Tensor conv2d_batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bi
         KILN_ON_BACKEND(x.device(), batch_norm_running_statistics, mean.data<T>(), rstd.data<T>(),
                         mean_data.data<T>(), var_data.data<T>(), s.out_channels, eps);
         const math::BatchNormEpilogue<T> epilogue{mean.data<T>(), rstd.data<T>(), data_or_null<T>(gamma),
-                                                  data_or_null<T>(beta), act};
+                                                  data_or_null<T>(beta), activation};
         run_forward<T>(y, x_data, weight_data, bias_data, s, epilogue);
     });
     return y;

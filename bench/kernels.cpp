@@ -166,7 +166,7 @@ std::string shape_text(const Shape& shape) { return kiln::shape_str(shape); }
 Tensor conv_workspace(Device d, const Conv2dShape& s, Conv2dPass pass) {
     int64_t size = 0;
     switch (d.kind) {
-        case Device::Kind::cpu: size = kiln::cpu::conv2d_workspace_size(s, pass); break;
+        case Device::Kind::cpu: size = kiln::cpu::conv2d_workspace_size<float>(s, pass); break;
         case Device::Kind::emu: size = kiln::emu::conv2d_workspace_size(s, pass); break;
         case Device::Kind::cuda:
 #if KILN_HAVE_CUDA

@@ -34,9 +34,11 @@ using math::Conv2dShape;
 
 // Elements of workspace the backend's algorithm needs for `pass`. (A switch
 // of its own: KILN_ON_BACKEND calls a kernel and drops its return value.)
-int64_t workspace_size(Device device, const Conv2dShape& s, Conv2dPass pass) {
+int64_t workspace_size(Device device, DType dtype, const Conv2dShape& s, Conv2dPass pass) {
     switch (device.kind) {
-        case Device::Kind::cpu: return cpu::conv2d_workspace_size(s, pass);
+        case Device::Kind::cpu:
+            return dtype == DType::float32 ? cpu::conv2d_workspace_size<float>(s, pass)
+                                           : cpu::conv2d_workspace_size<double>(s, pass);
         case Device::Kind::emu: return emu::conv2d_workspace_size(s, pass);
         case Device::Kind::cuda:
 #if KILN_HAVE_CUDA
@@ -52,7 +54,7 @@ int64_t workspace_size(Device device, const Conv2dShape& s, Conv2dPass pass) {
 // kernels, from its caching allocator (a training step asks for the same size
 // every time, so this is a cache hit).
 Tensor workspace_for(const Conv2dShape& s, Conv2dPass pass, DType dtype, Device device) {
-    const int64_t size = workspace_size(device, s, pass);
+    const int64_t size = workspace_size(device, dtype, s, pass);
     return size > 0 ? Tensor::empty({size}, dtype, device) : Tensor();
 }
 

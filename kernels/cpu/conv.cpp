@@ -2,6 +2,12 @@
 #include "kernels/cpu/conv.h"
 
 #include <algorithm>
+#include <type_traits>
+#include <vector>
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/parallel.h"
@@ -525,9 +531,369 @@ void depthwise_backward_weight(T* dw, const T* dy, const T* x, const Conv2dShape
     }
 }
 
+// ---- direct: float convolutions with AVX-512, no im2col ----
+// Every input plane is first copied into a zero-padded plane P [Hp, Wp]
+// (the depthwise trick), split by stride into s_h s_w phase planes
+//   P_ab [Hq, Wq],  P_ab[u, v] = P[u s_h + a, v s_w + b]
+// (one phase at stride 1). Output pixel (oh, ow) sits at flat position
+// q = oh Wq + ow, and tap (i, j) of channel c, which reads P[oh s_h + i d_h,
+// ow s_w + j d_w], reads phase (i d_h mod s_h, j d_w mod s_w) at flat
+// position q + (i d_h / s_h) Wq + j d_w / s_w. On that flat axis (rows of
+// width Wq; the Wq - W_out extra columns of each row are computed and thrown
+// away) the convolution is, per output channel o,
+//   Y_o[q] = sum_{c, t} w[o, c, t] P_c[q + offset_t],
+// a sum of shifted contiguous vectors at any stride. The register tile is
+// R = 8 output channels x 16 V consecutive positions (V <= 3 vectors of 16,
+// 24 accumulators): each step (c, t) loads V input vectors once and
+// broadcasts R weights, R V fused multiply-adds for R + V loads; the
+// weights are read where they are (a pass says how to step through them).
+// One task per (image, block of R output channels) walks the positions tile
+// by tile; each tile is stored to a small buffer and its valid columns copied
+// (plus bias) into y, then the block's planes get the epilogue while in cache.
+// Input gradient (stride 1): the same computation on dy padded by
+// d (k - 1) - p, with the kernel flipped and its two channel axes swapped:
+//   dx[c] += sum_{o, t} w[o, c, taps - 1 - t] Pdy_o[q + offset_t].
+// Weight gradient (stride 1, 9 taps): with dy on the flat axis too (zeros in
+// the extra columns), dw[o, c, t] += sum_{n, q} dy_o[q] P_c[q + offset_t]:
+// 3 output channels x 9 taps of one input channel summed in 27 vector
+// registers over all images and positions, then across each vector.
+#if defined(__AVX512F__)
+constexpr bool have_direct = true;
+#else
+constexpr bool have_direct = false;
+#endif
+constexpr int64_t direct_rows = 8;     // R output channels per register tile
+constexpr int64_t direct_vectors = 3;  // V vectors of 16 positions per tile (at most)
+constexpr int64_t direct_width = 16 * direct_vectors;
+constexpr int64_t direct_slack = 2 * direct_width;  // zeros past the last plane that a tile may read
+
+// One group, float, W_out >= 8 (on smaller planes half of each 16-wide vector
+// would be padding and the GEMM path is faster). The backward passes also need
+// stride 1 and padding the flipped convolution can mirror (p <= d (k - 1));
+// the weight gradient 9 taps.
+bool direct_applies(const Conv2dShape& s, Conv2dPass pass) {
+    if (!have_direct || s.groups != 1 || s.out_w < 8 || s.kernel_h * s.kernel_w == 1) return false;
+    if (pass == Conv2dPass::forward) return true;
+    const bool unit_stride = s.stride_h == 1 && s.stride_w == 1;
+    if (pass == Conv2dPass::backward_weight) return unit_stride && s.kernel_w == 3;
+    return unit_stride && s.pad_h <= s.dilation_h * (s.kernel_h - 1) && s.pad_w <= s.dilation_w * (s.kernel_w - 1);
+}
+
+// One direct pass: `channels` planes of [height, width] in (padded and split
+// into phases), `outputs` planes of [out_h, out_w] out, and where the weight
+// of (output r, channel c, tap t) is: weights[r row + c channel + t tap]
+// (tap may be negative: the flipped kernel).
+struct DirectPass {
+    int64_t batch, channels, height, width, outputs, out_h, out_w;
+    int64_t kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w;
+    int64_t weight_row, weight_channel, weight_tap, weight_first;  // strides, and the offset of (0, 0, 0)
+    int64_t phase_h() const { return (height + 2 * pad_h + stride_h - 1) / stride_h; }  // Hq
+    int64_t phase_w() const { return (width + 2 * pad_w + stride_w - 1) / stride_w; }   // Wq
+    int64_t phase() const { return phase_h() * phase_w(); }
+    int64_t plane() const { return stride_h * stride_w * phase(); }  // one channel's phases
+    int64_t taps() const { return kernel_h * kernel_w; }
+    int64_t flat() const { return (out_h - 1) * phase_w() + out_w; }  // positions q up to the last output
+    int64_t padded_inputs() const { return (batch * channels * plane() + 15) / 16 * 16 + direct_slack; }  // whole vectors
+    // In P_c: where tap t reads for q = 0.
+    std::vector<int64_t> offsets() const {
+        std::vector<int64_t> offset;
+        for (int64_t i = 0; i < kernel_h; ++i)
+            for (int64_t j = 0; j < kernel_w; ++j) {
+                const int64_t h = i * dilation_h, w = j * dilation_w;
+                offset.push_back(((h % stride_h) * stride_w + w % stride_w) * phase() + h / stride_h * phase_w() +
+                                 w / stride_w);
+            }
+        return offset;
+    }
+};
+
+DirectPass direct_forward_pass(const Conv2dShape& s) {
+    const int64_t taps = s.kernel_h * s.kernel_w;
+    return {s.batch,      s.in_channels, s.height,  s.width,  s.out_channels, s.out_h,      s.out_w,
+            s.kernel_h,   s.kernel_w,    s.stride_h, s.stride_w, s.pad_h,     s.pad_w,      s.dilation_h,
+            s.dilation_w, s.in_channels * taps, taps, 1, 0};
+}
+// dx from dy (stride 1): the output's padding mirrored, the two channel axes
+// swapped, the kernel flipped (tap t reads w[o, c, taps - 1 - t])
+DirectPass direct_backward_input_pass(const Conv2dShape& s) {
+    const int64_t taps = s.kernel_h * s.kernel_w;
+    return {s.batch,      s.out_channels, s.out_h,   s.out_w,   s.in_channels, s.height, s.width,
+            s.kernel_h,   s.kernel_w,     1,         1,         s.dilation_h * (s.kernel_h - 1) - s.pad_h,
+            s.dilation_w * (s.kernel_w - 1) - s.pad_w, s.dilation_h, s.dilation_w, taps, s.in_channels * taps, -1,
+            taps - 1};
+}
+
+// P: every plane of x [N, C, H, W] zero-padded and split into phases, then zeros.
+void pad_direct_inputs(float* padded, const float* x, const DirectPass& d) {
+    const int64_t planes = d.batch * d.channels, plane = d.plane(), hq = d.phase_h(), wq = d.phase_w();
+#pragma omp parallel for schedule(static) if (planes * plane >= parallel_grain)
+    for (int64_t p = 0; p < planes; ++p) {
+        const float* from = x + p * d.height * d.width;
+        float* to = padded + p * plane;
+        if (d.stride_h == 1 && d.stride_w == 1) {  // rows copied whole
+            std::fill(to, to + d.pad_h * wq, 0.0f);
+            for (int64_t h = 0; h < d.height; ++h) {
+                float* row = to + (h + d.pad_h) * wq;
+                std::fill(row, row + d.pad_w, 0.0f);
+                std::copy(from + h * d.width, from + (h + 1) * d.width, row + d.pad_w);
+                std::fill(row + d.pad_w + d.width, row + wq, 0.0f);
+            }
+            std::fill(to + (d.height + d.pad_h) * wq, to + plane, 0.0f);
+            continue;
+        }
+        for (int64_t a = 0; a < d.stride_h; ++a)
+            for (int64_t b = 0; b < d.stride_w; ++b) {
+                float* phase = to + (a * d.stride_w + b) * d.phase();
+                for (int64_t u = 0; u < hq; ++u) {
+                    const int64_t h = u * d.stride_h + a - d.pad_h;
+                    for (int64_t v = 0; v < wq; ++v) {
+                        const int64_t w = v * d.stride_w + b - d.pad_w;
+                        phase[u * wq + v] = h >= 0 && h < d.height && w >= 0 && w < d.width ? from[h * d.width + w] : 0.0f;
+                    }
+                }
+            }
+    }
+    std::fill(padded + planes * plane, padded + planes * plane + direct_slack, 0.0f);
+}
+
+#if defined(__AVX512F__)
+// tile[r][16 v + l] = sum_{c, t} weight(r, c, t) in[c plane + offset[t] + 16 v + l]:
+// R x V accumulators in registers over all (c, t).
+template <int V>
+void direct_tile(float* __restrict tile, const float* in, const float* weights, const DirectPass& d,
+                 const int64_t* offset) {
+    constexpr int R = int(direct_rows);
+    const int64_t plane = d.plane(), taps = d.taps(), row = d.weight_row, tap = d.weight_tap;
+    __m512 acc[R][V];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 3
+        for (int v = 0; v < V; ++v) acc[r][v] = _mm512_setzero_ps();
+    for (int64_t c = 0; c < d.channels; ++c) {
+        const float* pc = in + c * plane;
+        const float* wc = weights + c * d.weight_channel;
+        for (int64_t t = 0; t < taps; ++t) {
+            const float* pt = pc + offset[t];
+            const float* wt = wc + t * tap;
+            __m512 x[V];
+#pragma GCC unroll 3
+            for (int v = 0; v < V; ++v) x[v] = _mm512_loadu_ps(pt + 16 * v);
+#pragma GCC unroll 8
+            for (int r = 0; r < R; ++r) {
+                const __m512 weight = _mm512_set1_ps(wt[r * row]);
+#pragma GCC unroll 3
+                for (int v = 0; v < V; ++v) acc[r][v] = _mm512_fmadd_ps(weight, x[v], acc[r][v]);
+            }
+        }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 3
+        for (int v = 0; v < V; ++v) _mm512_storeu_ps(tile + r * direct_width + 16 * v, acc[r][v]);
+}
+
+// sums[k][v] (k = (channel c < CB, tap j < 3) of one kernel row, 16 output
+// channels per vector v) = sum_{n, q} P_c[n][q + row + j d_w] dyT[n][q][16 v..]:
+// 3 CB V = 24 accumulators; each position loads V vectors of dy^T and
+// broadcasts 3 CB input values (no loads split across cache lines, no sums
+// across lanes).
+template <int CB, int V>
+void direct_weight_tile(float* __restrict sums, const float* dy_t, int64_t outputs_padded, const float* in,
+                        const DirectPass& d, int64_t positions, int64_t row_offset) {
+    constexpr int K = 3 * CB;
+    __m512 acc[K][V];
+#pragma GCC unroll 12
+    for (int k = 0; k < K; ++k)
+#pragma GCC unroll 4
+        for (int v = 0; v < V; ++v) acc[k][v] = _mm512_setzero_ps();
+    const int64_t plane = d.plane(), in_image = d.channels * plane, dw = d.dilation_w;
+    for (int64_t n = 0; n < d.batch; ++n) {
+        const float* p = in + n * in_image + row_offset;
+        const float* g = dy_t + n * positions * outputs_padded;
+        for (int64_t q = 0; q < positions; ++q) {
+            __m512 grad[V];
+#pragma GCC unroll 4
+            for (int v = 0; v < V; ++v) grad[v] = _mm512_loadu_ps(g + q * outputs_padded + 16 * v);
+#pragma GCC unroll 12
+            for (int k = 0; k < K; ++k) {
+                const __m512 x = _mm512_set1_ps(p[(k / 3) * plane + q + (k % 3) * dw]);
+#pragma GCC unroll 4
+                for (int v = 0; v < V; ++v) acc[k][v] = _mm512_fmadd_ps(x, grad[v], acc[k][v]);
+            }
+        }
+    }
+#pragma GCC unroll 12
+    for (int k = 0; k < K; ++k)
+#pragma GCC unroll 4
+        for (int v = 0; v < V; ++v) _mm512_storeu_ps(sums + (k * V + v) * 16, acc[k][v]);
+}
+#endif
+
+// y (or dx with accumulate) [N, outputs, out_h, out_w] from the padded
+// inputs: one task per (image, block of R outputs). Each value is bias + the
+// tile's sum (or added to y), then the epilogue. A partial last block reads
+// its weights from `spare`, a zero-padded copy of them with rows R apart.
+void direct_planes(float* y, const float* padded, const float* w, const float* bias, const DirectPass& d,
+                   bool accumulate, float* spare, const math::BatchNormEpilogue<float>& epilogue) {
+#if defined(__AVX512F__)
+    const int64_t wq = d.phase_w(), flat = d.flat(), taps = d.taps();
+    const int64_t out_plane = d.out_h * d.out_w;
+    const int64_t blocks = (d.outputs + direct_rows - 1) / direct_rows, full = d.outputs / direct_rows;
+    const std::vector<int64_t> offset = d.offsets();
+    // the spare block: weight (r, c, t) at spare[r + (c taps + t) R]
+    DirectPass spare_pass = d;
+    spare_pass.weight_row = 1, spare_pass.weight_channel = taps * direct_rows, spare_pass.weight_tap = direct_rows;
+    if (full < blocks)
+        for (int64_t r = 0; r < direct_rows; ++r)
+            for (int64_t c = 0; c < d.channels; ++c)
+                for (int64_t t = 0; t < taps; ++t) {
+                    const int64_t o = full * direct_rows + r;
+                    spare[(c * taps + t) * direct_rows + r] =
+                        o < d.outputs ? w[d.weight_first + o * d.weight_row + c * d.weight_channel + t * d.weight_tap]
+                                      : 0.0f;
+                }
+    const int64_t tasks = d.batch * blocks;
+#pragma omp parallel for schedule(static) if (tasks * direct_rows * d.channels * taps * flat >= parallel_grain)
+    for (int64_t task = 0; task < tasks; ++task) {
+        const int64_t n = task / blocks, block = task % blocks;
+        const int64_t o0 = block * direct_rows, rows = std::min(direct_rows, d.outputs - o0);
+        const DirectPass& pass = block < full ? d : spare_pass;
+        const float* weights = block < full ? w + d.weight_first + o0 * d.weight_row : spare;
+        const float* in = padded + n * d.channels * d.plane();
+        float* out = y + (n * d.outputs + o0) * out_plane;
+        alignas(64) float tile[direct_rows * direct_width];
+        for (int64_t q0 = 0; q0 < flat; q0 += direct_width) {
+            const int64_t vectors = std::min<int64_t>(direct_vectors, (flat - q0 + 15) / 16);
+            if (vectors == 3) direct_tile<3>(tile, in + q0, weights, pass, offset.data());
+            else if (vectors == 2) direct_tile<2>(tile, in + q0, weights, pass, offset.data());
+            else direct_tile<1>(tile, in + q0, weights, pass, offset.data());
+            // the tile's positions [q0, q1) row by row, valid columns only
+            const int64_t q1 = std::min(flat, q0 + 16 * vectors);
+            for (int64_t q = q0; q < q1;) {
+                const int64_t oh = q / wq, ow = q % wq;
+                const int64_t end = std::min(q1 - q, wq - ow);  // to the row's end or the tile's
+                const int64_t valid = std::max<int64_t>(0, std::min(end, d.out_w - ow));
+                for (int64_t r = 0; r < rows; ++r) {
+                    const float* from = tile + r * direct_width + (q - q0);
+                    float* to = out + r * out_plane + oh * d.out_w + ow;
+                    const float b = bias ? bias[o0 + r] : 0.0f;
+                    if (accumulate)
+                        for (int64_t l = 0; l < valid; ++l) to[l] += from[l];
+                    else
+                        for (int64_t l = 0; l < valid; ++l) to[l] = from[l] + b;
+                }
+                q += end;
+            }
+        }
+        apply_epilogue(out, o0, rows, out_plane, epilogue);
+    }
+#else
+    (void)y, (void)padded, (void)w, (void)bias, (void)d, (void)accumulate, (void)spare, (void)epilogue;
+#endif
+}
+
+// The spare block of direct_planes: R rows of channels x taps weights.
+int64_t spare_weights(const DirectPass& d) { return direct_rows * d.channels * d.taps(); }
+
+// Images per chunk of the weight gradient: its padded inputs and dy^T
+// (about 1 MiB) stay in the 2 MiB+ L2 while every task reads them.
+int64_t weight_chunk_images(const DirectPass& d) {
+    const int64_t per_image = d.channels * d.plane() + d.out_h * d.phase_w() * ((d.outputs + 15) / 16 * 16);
+    return std::clamp<int64_t>((int64_t(1) << 18) / per_image, 1, std::max<int64_t>(d.batch, 1));
+}
+
+// padded inputs, then the spare block of direct_planes or dy^T (direct_backward_weight)
+int64_t direct_workspace_size(const Conv2dShape& s, Conv2dPass pass) {
+    if (pass == Conv2dPass::backward_input) {
+        const DirectPass d = direct_backward_input_pass(s);
+        return d.padded_inputs() + spare_weights(d);
+    }
+    DirectPass d = direct_forward_pass(s);
+    if (pass == Conv2dPass::forward) return d.padded_inputs() + spare_weights(d);
+    d.batch = std::min(d.batch, weight_chunk_images(d));  // a chunk at a time
+    return d.padded_inputs() + d.batch * d.out_h * d.phase_w() * ((d.outputs + 15) / 16 * 16);
+}
+
+void direct_forward(float* y, const float* x, const float* w, const float* b, const Conv2dShape& s, float* workspace,
+                    const math::BatchNormEpilogue<float>& epilogue) {
+    const DirectPass d = direct_forward_pass(s);
+    float* padded = workspace;
+    pad_direct_inputs(padded, x, d);
+    direct_planes(y, padded, w, b, d, false, padded + d.padded_inputs(), epilogue);
+}
+
+void direct_backward_input(float* dx, const float* dy, const float* w, const Conv2dShape& s, float* workspace) {
+    const DirectPass d = direct_backward_input_pass(s);
+    float* padded = workspace;
+    pad_direct_inputs(padded, dy, d);
+    direct_planes(dx, padded, w, nullptr, d, true, padded + d.padded_inputs(), {});
+}
+
+// dw [C_out, C_in, kH, 3], a chunk of images at a time: the chunk's inputs
+// padded and dy transposed to dyT [n, H_out Wq, C_out padded to 16] (zeros
+// in the extra columns), then one task per (block of 64 or 32 output
+// channels, block of 2 or 4 input channels, kernel row) adds the chunk's
+// sums to its part of dw. Partial blocks read zero lanes of dyT, or
+// channels past C_in (the next image's, or the slack), and store only what
+// exists.
+void direct_backward_weight(float* dw, const float* dy, const float* x, const Conv2dShape& s, float* workspace) {
+#if defined(__AVX512F__)
+    const DirectPass d = direct_forward_pass(s);
+    const int64_t positions = d.out_h * d.phase_w(), wq = d.phase_w(), out_plane = d.out_h * d.out_w;
+    const int64_t outputs_padded = (d.outputs + 15) / 16 * 16, chunk = weight_chunk_images(d);
+    // 64 output channels x 2 input channels per task where C_out allows, else 32 x 4 (or 16 x 4 at the end)
+    const int64_t block_outputs = outputs_padded >= 64 ? 64 : 32, block_channels = 24 / 3 / (block_outputs / 16);
+    const int64_t output_blocks = (d.outputs + block_outputs - 1) / block_outputs;
+    const int64_t channel_blocks = (d.channels + block_channels - 1) / block_channels;
+    const int64_t tasks = output_blocks * channel_blocks * d.kernel_h, taps = d.taps();
+    for (int64_t n0 = 0; n0 < d.batch; n0 += chunk) {
+        DirectPass c = d;
+        c.batch = std::min(chunk, d.batch - n0);
+        float* padded = workspace;
+        float* dy_t = padded + c.padded_inputs();
+        pad_direct_inputs(padded, x + n0 * d.channels * d.height * d.width, c);
+#pragma omp parallel for schedule(static) if (c.batch * positions * outputs_padded >= parallel_grain)
+        for (int64_t n = 0; n < c.batch; ++n) {
+            float* to = dy_t + n * positions * outputs_padded;
+            std::fill(to, to + positions * outputs_padded, 0.0f);
+            for (int64_t o = 0; o < d.outputs; ++o) {
+                const float* from = dy + ((n0 + n) * d.outputs + o) * out_plane;
+                for (int64_t oh = 0; oh < d.out_h; ++oh)
+                    for (int64_t ow = 0; ow < d.out_w; ++ow)
+                        to[(oh * wq + ow) * outputs_padded + o] = from[oh * d.out_w + ow];
+            }
+        }
+#pragma omp parallel for schedule(static) if (tasks * 384 * c.batch * positions >= parallel_grain)
+        for (int64_t task = 0; task < tasks; ++task) {
+            const int64_t i = task % d.kernel_h, c0 = task / d.kernel_h % channel_blocks * block_channels;
+            const int64_t o0 = task / d.kernel_h / channel_blocks * block_outputs;
+            const int64_t vectors = std::min(block_outputs, outputs_padded - o0) / 16;
+            alignas(64) float sums[24 * 16];
+            const float* in = padded + c0 * d.plane();
+            const int64_t row_offset = i * d.dilation_h * wq;
+            const float* g = dy_t + o0;
+            if (vectors == 4) direct_weight_tile<2, 4>(sums, g, outputs_padded, in, c, positions, row_offset);
+            else if (vectors == 3) direct_weight_tile<2, 3>(sums, g, outputs_padded, in, c, positions, row_offset);
+            else if (vectors == 2) direct_weight_tile<4, 2>(sums, g, outputs_padded, in, c, positions, row_offset);
+            else direct_weight_tile<4, 1>(sums, g, outputs_padded, in, c, positions, row_offset);
+            for (int64_t k = 0; k < 3 * block_channels; ++k) {
+                const int64_t channel = c0 + k / 3, t = i * 3 + k % 3;
+                if (channel >= d.channels) continue;
+                for (int64_t l = 0; l < std::min(16 * vectors, d.outputs - o0); ++l)
+                    dw[((o0 + l) * d.channels + channel) * taps + t] += sums[(k * vectors + l / 16) * 16 + l % 16];
+            }
+        }
+    }
+#else
+    (void)dw, (void)dy, (void)x, (void)s, (void)workspace;
+#endif
+}
+
 }  // namespace
 
+template <typename T>
 int64_t conv2d_workspace_size(const Conv2dShape& s, Conv2dPass pass) {
+    if (std::is_same_v<T, float> && direct_applies(s, pass)) return direct_workspace_size(s, pass);
     const Conv2dAlgorithm algorithm = conv2d_algorithm(s);
     if (algorithm == Conv2dAlgorithm::depthwise) return max_threads() * depthwise_slot_size(s);
     const Sizes z = sizes_of(s);
@@ -540,6 +906,8 @@ void conv2d_forward(T* y, const T* x, const T* w, const T* b, const Conv2dShape&
                     const math::BatchNormEpilogue<T>& epilogue) {
     const Conv2dAlgorithm algorithm = conv2d_algorithm(s);
     if (algorithm == Conv2dAlgorithm::depthwise) return depthwise_forward(y, x, w, b, s, workspace, epilogue);
+    if constexpr (std::is_same_v<T, float>)
+        if (direct_applies(s, Conv2dPass::forward)) return direct_forward(y, x, w, b, s, workspace, epilogue);
     gemm_forward(y, x, w, b, s, workspace, algorithm == Conv2dAlgorithm::pointwise, epilogue);
 }
 
@@ -547,6 +915,8 @@ template <typename T>
 void conv2d_backward_input(T* dx, const T* dy, const T* w, const Conv2dShape& s, T* workspace) {
     const Conv2dAlgorithm algorithm = conv2d_algorithm(s);
     if (algorithm == Conv2dAlgorithm::depthwise) return depthwise_backward_input(dx, dy, w, s, workspace);
+    if constexpr (std::is_same_v<T, float>)
+        if (direct_applies(s, Conv2dPass::backward_input)) return direct_backward_input(dx, dy, w, s, workspace);
     gemm_backward_input(dx, dy, w, s, workspace, algorithm == Conv2dAlgorithm::pointwise);
 }
 
@@ -554,6 +924,8 @@ template <typename T>
 void conv2d_backward_weight(T* dw, const T* dy, const T* x, const Conv2dShape& s, T* workspace) {
     const Conv2dAlgorithm algorithm = conv2d_algorithm(s);
     if (algorithm == Conv2dAlgorithm::depthwise) return depthwise_backward_weight(dw, dy, x, s, workspace);
+    if constexpr (std::is_same_v<T, float>)
+        if (direct_applies(s, Conv2dPass::backward_weight)) return direct_backward_weight(dw, dy, x, s, workspace);
     gemm_backward_weight(dw, dy, x, s, workspace, algorithm == Conv2dAlgorithm::pointwise);
 }
 
@@ -573,6 +945,7 @@ void conv2d_backward_bias(T* db, const T* dy, const Conv2dShape& s) {
 }
 
 #define KILN_CONV(T)                                                                                          \
+    template int64_t conv2d_workspace_size<T>(const Conv2dShape&, Conv2dPass);                               \
     template void conv2d_forward<T>(T*, const T*, const T*, const T*, const Conv2dShape&, T*,                \
                                     const math::BatchNormEpilogue<T>&);                                     \
     template void conv2d_backward_input<T>(T*, const T*, const T*, const Conv2dShape&, T*);                  \

@@ -60,6 +60,7 @@ using math::Conv2dShape;
 
 // Elements of T the workspace of `pass` needs (0 when none). Depends on the
 // OpenMP thread count of the calling context.
+template <typename T>
 int64_t conv2d_workspace_size(const Conv2dShape& s, Conv2dPass pass);
 
 // y = conv(x, w) + b   (overwrites y; b may be null); with an epilogue

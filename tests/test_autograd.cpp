@@ -97,6 +97,47 @@ TEST_CASE("saved tensors: relu and relu6 keep only their output, the input is fr
     CHECK_FALSE(s_storage.expired());
 }
 
+namespace {
+// dy -> (2 dy) as a fresh tensor; remembers its storage, and with `keep` holds on to the tensor too.
+class DoubleBackward : public Node {
+public:
+    explicit DoubleBackward(bool keep) : keep_(keep) {}
+    std::vector<Tensor> backward(const Tensor& dy) override {
+        Tensor dx = dy * 2.0;
+        storage = dx.storage();
+        if (keep_) kept = dx;
+        return {dx};
+    }
+    std::string name() const override { return "DoubleBackward"; }
+    std::weak_ptr<Storage> storage;
+    Tensor kept;
+
+private:
+    bool keep_;
+};
+}  // namespace
+
+TEST_CASE("a leaf's first .grad takes over a gradient buffer nothing else holds, and copies a shared one") {
+    for (const bool keep : {false, true}) {
+        CAPTURE(keep);
+        Tensor x = leaf({1, 2, 3}, {3});
+        const Tensor y = x.detach() * 1.0;
+        auto node = std::make_shared<DoubleBackward>(keep);
+        record(y, node, {x});
+        y.backward(Tensor::from_vector({1, -1, 4}, {3}, DType::float64));
+        CHECK(x.grad().to_vector() == std::vector<double>{2, -2, 8});
+        // Taken over: the node's buffer is .grad. Held by the node too: .grad is a copy of it.
+        CHECK((x.grad().storage() == node->storage.lock()) == !keep);
+        if (keep) CHECK(node->kept.to_vector() == std::vector<double>{2, -2, 8});
+    }
+    // A seed the caller holds is copied, never aliased.
+    Tensor x = leaf({1, 2}, {2});
+    const Tensor seed = Tensor::from_vector({5, 6}, {2}, DType::float64);
+    x.backward(seed);
+    CHECK(x.grad().storage() != seed.storage());
+    CHECK(x.grad().to_vector() == std::vector<double>{5, 6});
+}
+
 TEST_CASE("misuse of backward is a clear kiln::Error") {
     Tensor x = leaf({1, 2}, {2});
     CHECK_THROWS_WITH_AS((x * 2.0).backward(),

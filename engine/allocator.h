@@ -12,6 +12,23 @@
 // allocations page-fault on every touch (that dominated PyTorch's CPU training
 // time in our measurements). empty_cache() returns the cached blocks.
 //
+// Host memory's large blocks (>= arena_threshold) come from an arena instead
+// (docs/architecture.md). Free lists per size class hold on to memory per
+// class: a step's memory is then the sum over classes of each class's own
+// peak, and a training step's backward asks for other sizes than its forward
+// freed (resnet18: 256 MiB cached for 179 MiB ever in use at once). The arena
+// reserves address space with mmap in regions of arena_region bytes (the OS
+// backs a page only when it is first written), rounds a request to whole
+// pages, hands out the best-fitting free range (the smallest that fits, the
+// lowest address among equals) split to size, and merges a freed range with
+// its free neighbours. Memory is then the peak of bytes in use plus the
+// fragmentation between ranges; after the first steps every range fits below
+// the high-water mark already written, so no page is faulted in again.
+// bytes_cached counts the free bytes below each region's high-water mark;
+// empty_cache() unmaps regions with nothing in use and gives the pages of the
+// other free ranges back (madvise). Built with AddressSanitizer the arena is
+// off: each block is its own allocation, with ASan's redzones around it.
+//
 // Streams (device and pinned memory; PyTorch's CUDACachingAllocator rule). A
 // block belongs to the stream that was current when it was allocated, and
 // a freed block is handed again, without waiting, only to an allocation on
@@ -28,6 +45,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <set>
 #include <utility>
 #include <vector>
 
@@ -61,6 +79,10 @@ struct StreamOrder {
 class CachingAllocator {
 public:
     static constexpr size_t alignment = 64;
+    // Host memory: requests of at least this many bytes come from the arena.
+    static constexpr size_t arena_threshold = size_t(64) << 10;
+    static constexpr size_t arena_page = 4096;                 // arena blocks are whole, aligned pages
+    static constexpr size_t arena_region = size_t(1) << 30;    // address space reserved at a time
 
     // Where blocks come from and go back to when the cache is emptied; the
     // source returns null when it is out of memory.
@@ -71,7 +93,7 @@ public:
     // outlive the allocator.
     CachingAllocator(Source source, Release release, int device, const char* name,
                      const StreamOrder* order = nullptr);
-    CachingAllocator() : CachingAllocator(nullptr, nullptr, 0, "host") {}  // host memory
+    CachingAllocator();  // host memory: aligned_alloc for small blocks, the arena for large ones
 
     static CachingAllocator& host();
 
@@ -92,8 +114,12 @@ public:
     void empty_cache();
     AllocatorStats stats() const;
 
-    // The size a request of `bytes` is rounded up to.
+    // The size a request of `bytes` is rounded up to: its size class, or for
+    // an arena block (host memory, `bytes` >= arena_threshold) whole pages.
     static size_t size_class(size_t bytes);
+    size_t block_size(size_t bytes) const;
+    // Whether large blocks come from the arena (host memory, not under ASan).
+    bool uses_arena() const { return arena_; }
 
     ~CachingAllocator();
 
@@ -102,6 +128,17 @@ private:
         size_t size = 0;
         StreamHandle owner = nullptr;        // allocation stream (device memory)
         std::vector<StreamHandle> used_by;   // other streams that used it (record_stream)
+        bool arena = false;                  // a range of the host arena
+    };
+    // The arena: regions of reserved address space, each tiled by ranges.
+    struct ArenaRange {
+        size_t size;
+        bool free;
+        char* region;  // the base of the region it lies in
+    };
+    struct ArenaRegion {
+        size_t size;
+        size_t high_water;  // bytes from the base ever handed out: written, so resident
     };
     struct Pending {
         void* ptr;
@@ -112,6 +149,10 @@ private:
     void process_pending_locked(bool wait);
     void* take_cached_locked(size_t size, StreamHandle stream);
     void cache_locked(void* ptr, const Block& block);
+    void* arena_allocate_locked(size_t size);
+    bool arena_add_region_locked(size_t size);
+    void arena_free_locked(char* ptr);
+    void arena_release_locked();
 
     Source source_;
     Release release_;
@@ -124,6 +165,12 @@ private:
     std::map<std::pair<StreamHandle, size_t>, std::vector<void*>> free_blocks_;
     std::vector<Pending> pending_;
     AllocatorStats stats_;
+    bool arena_ = false;
+    std::map<char*, ArenaRegion> arena_regions_;        // by base address
+    std::map<char*, ArenaRange> arena_ranges_;          // every range of every region, by address
+    std::set<std::pair<size_t, char*>> arena_free_;     // the free ranges by (size, address): best fit first
+    size_t arena_high_water_ = 0;                       // sum of the regions' high-water marks
+    size_t arena_in_use_ = 0;
 };
 
 }  // namespace kiln

@@ -66,8 +66,19 @@ void record(const Tensor& output, std::shared_ptr<Node> node, const std::vector<
 
 std::vector<Tensor> AccumulateGrad::backward(const Tensor& grad_output) {
     Tensor& grad = leaf->grad;
-    if (!grad.defined()) grad = grad_output.clone();  // own copy: grad_output may alias a graph buffer
-    else accumulate_(grad, grad_output);              // += : gradients of several backward() calls add up
+    if (!grad.defined()) {
+        // The first gradient: the leaf takes the buffer over when only backward()'s
+        // reference holds it and it is a whole contiguous storage (a fresh result,
+        // as PyTorch steals it); anything shared (a view, the caller's seed, a
+        // gradient also sent down another edge) is copied, so .grad aliases nothing.
+        const bool sole_owner = grad_output.impl_ptr().use_count() == 1 &&
+                                grad_output.storage().use_count() == 1 && grad_output.is_contiguous() &&
+                                grad_output.offset() == 0 &&
+                                grad_output.storage()->bytes == size_t(grad_output.numel()) * dtype_size(grad_output.dtype());
+        grad = sole_owner ? grad_output.detach() : grad_output.clone();
+    } else {
+        accumulate_(grad, grad_output);  // += : gradients of several backward() calls add up
+    }
     return {};
 }
 

@@ -6,6 +6,7 @@
 
 #include "engine/allocator.h"
 #include "engine/tensor.h"
+#include "support/skip.h"
 
 using namespace kiln;
 
@@ -32,6 +33,120 @@ TEST_CASE("blocks are 64-byte aligned and freed blocks are reused") {
     allocator.empty_cache();
     CHECK(allocator.stats().bytes_cached == 0);
     CHECK(allocator.stats().bytes_in_use == 0);
+}
+
+// ---- the host arena (engine/allocator.h): large blocks are ranges of reserved address space ----
+
+namespace {
+constexpr size_t MiB = size_t(1) << 20;
+char* as_bytes(void* p) { return static_cast<char*>(p); }
+// Bytes the allocator holds below its high-water marks: what is resident.
+size_t held(const CachingAllocator& allocator) {
+    const AllocatorStats s = allocator.stats();
+    return s.bytes_in_use + s.bytes_cached;
+}
+}  // namespace
+
+TEST_CASE("arena: large blocks are whole pages, page-aligned; small ones keep their size classes") {
+    CachingAllocator allocator;
+    if (!allocator.uses_arena()) KILN_SKIP("arena: built with AddressSanitizer, the host arena is off");
+    CHECK(allocator.block_size(CachingAllocator::arena_threshold - 1) ==
+          CachingAllocator::size_class(CachingAllocator::arena_threshold - 1));
+    CHECK(allocator.block_size(100000) == 25 * 4096);  // 24.4 pages -> 25, not the size class 131072
+    CHECK(allocator.block_size(4 * MiB) == 4 * MiB);
+    void* a = allocator.allocate(100000);
+    void* b = allocator.allocate(3 * MiB + 1);
+    CHECK(reinterpret_cast<uintptr_t>(a) % CachingAllocator::arena_page == 0);
+    CHECK(reinterpret_cast<uintptr_t>(b) % CachingAllocator::arena_page == 0);
+    CHECK(allocator.stats().bytes_in_use == 25 * 4096 + 3 * MiB + 4096);
+    allocator.deallocate(a);
+    allocator.deallocate(b);
+}
+
+TEST_CASE("arena: a freed range is split for a smaller block, the best fit first") {
+    CachingAllocator allocator;
+    if (!allocator.uses_arena()) KILN_SKIP("arena: built with AddressSanitizer, the host arena is off");
+    void* a = allocator.allocate(2 * MiB);
+    void* b = allocator.allocate(1 * MiB);
+    void* c = allocator.allocate(4 * MiB);
+    void* d = allocator.allocate(1 * MiB);  // keeps c's range from merging with the region's free tail
+    CHECK(as_bytes(b) == as_bytes(a) + 2 * MiB);  // ranges are handed out in address order
+    allocator.deallocate(a);
+    allocator.deallocate(c);
+    const size_t before = held(allocator);
+    // Free: a's 2 MiB, c's 4 MiB and the tail. 1.5 MiB fits a best, 3 MiB fits c.
+    void* e = allocator.allocate(MiB + MiB / 2);
+    CHECK(e == a);
+    void* f = allocator.allocate(3 * MiB);
+    CHECK(f == c);
+    void* g = allocator.allocate(MiB / 2);  // what is left of a
+    CHECK(as_bytes(g) == as_bytes(a) + MiB + MiB / 2);
+    CHECK(held(allocator) == before);  // all below the high-water mark: no new memory
+    CHECK(allocator.stats().cache_hits == 3);
+    for (void* p : {b, d, e, f, g}) allocator.deallocate(p);
+}
+
+TEST_CASE("arena: a freed range merges with its free neighbours; other sizes reuse the memory") {
+    CachingAllocator allocator;
+    if (!allocator.uses_arena()) KILN_SKIP("arena: built with AddressSanitizer, the host arena is off");
+    // A forward's activations, freed, then a backward's gradients of other sizes:
+    // with one free list per size class these would all be new memory.
+    std::vector<void*> blocks;
+    for (int i = 0; i < 4; ++i) blocks.push_back(allocator.allocate(3 * MiB));
+    void* held_back = allocator.allocate(MiB);  // the region's tail stays apart
+    const size_t high_water = held(allocator);
+    CHECK(high_water == 13 * MiB);
+    for (void* p : blocks) allocator.deallocate(p);
+    CHECK(allocator.stats().bytes_cached == 12 * MiB);
+    void* whole = allocator.allocate(12 * MiB);  // the four ranges, merged
+    CHECK(whole == blocks[0]);
+    allocator.deallocate(whole);
+    void* x = allocator.allocate(5 * MiB);
+    void* y = allocator.allocate(5 * MiB);
+    void* z = allocator.allocate(2 * MiB);
+    CHECK(as_bytes(y) == as_bytes(x) + 5 * MiB);
+    CHECK(as_bytes(z) == as_bytes(y) + 5 * MiB);
+    CHECK(held(allocator) == high_water);
+    for (void* p : {x, y, z, held_back}) allocator.deallocate(p);
+}
+
+TEST_CASE("arena: empty_cache unmaps what is free and lowers the high-water mark to the last block in use") {
+    CachingAllocator allocator;
+    if (!allocator.uses_arena()) KILN_SKIP("arena: built with AddressSanitizer, the host arena is off");
+    void* a = allocator.allocate(MiB);
+    void* b = allocator.allocate(MiB);
+    void* c = allocator.allocate(4 * MiB);
+    allocator.deallocate(c);
+    allocator.deallocate(a);
+    allocator.empty_cache();  // b holds the region: a's pages go back, c's range is above b
+    CHECK(allocator.stats().bytes_in_use == MiB);
+    CHECK(allocator.stats().bytes_cached == MiB);  // a's range, below b (its pages given back)
+    static_cast<char*>(b)[MiB - 1] = 1;            // b is untouched by the release
+    void* d = allocator.allocate(MiB);             // a's range, written again
+    CHECK(d == a);
+    static_cast<char*>(d)[0] = 1;
+    allocator.deallocate(b);
+    allocator.deallocate(d);
+    allocator.empty_cache();
+    CHECK(allocator.stats().bytes_cached == 0);
+    CHECK(allocator.stats().bytes_in_use == 0);
+    void* e = allocator.allocate(MiB);  // a new region
+    CHECK(e != nullptr);
+    CHECK(allocator.stats().bytes_cached == 0);
+    allocator.deallocate(e);
+}
+
+TEST_CASE("arena: a block larger than a region gets a region of its own") {
+    CachingAllocator allocator;
+    if (!allocator.uses_arena()) KILN_SKIP("arena: built with AddressSanitizer, the host arena is off");
+    void* small = allocator.allocate(MiB);
+    void* big = allocator.allocate(CachingAllocator::arena_region + 1);  // reserved, never written: no RSS
+    CHECK(big != nullptr);
+    CHECK(allocator.stats().bytes_in_use == MiB + CachingAllocator::arena_region + 4096);
+    allocator.deallocate(big);
+    allocator.deallocate(small);
+    allocator.empty_cache();
+    CHECK(allocator.stats().bytes_cached == 0);
 }
 
 TEST_CASE("tensors allocate through the host caching allocator") {

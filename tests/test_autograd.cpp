@@ -64,6 +64,80 @@ TEST_CASE("retain_graph allows a second backward, without it the graph is freed"
     CHECK_THROWS_WITH_AS(y.backward(), doctest::Contains("was already freed by an earlier backward()"), Error);
 }
 
+TEST_CASE("saved tensors: relu and relu6 keep only their output, the input is freed after the forward") {
+    // relu(a + b), a residual block's end: the sum is needed by nothing once relu has run.
+    Tensor a = leaf({-2, -0.5, 0, 0.5, 3, 7}, {6}), b = leaf({1, 1, 1, 1, 1, 1}, {6});
+    for (const bool six : {false, true}) {
+        Tensor sum_ab = a + b;  // -1 0.5 1 1.5 4 8
+        const std::weak_ptr<Storage> sum_storage = sum_ab.storage();
+        const Tensor y = six ? relu6(sum_ab) : relu(sum_ab);
+        sum_ab = Tensor();
+        CHECK(sum_storage.expired());
+        a.set_grad(Tensor());
+        sum(y * Tensor::from_vector({1, 2, 3, 4, 5, 6}, {6}, DType::float64)).backward();
+        // relu passes where a + b > 0; relu6 also stops where a + b >= 6
+        CHECK(a.grad().to_vector() == (six ? std::vector<double>{0, 2, 3, 4, 5, 0}
+                                           : std::vector<double>{0, 2, 3, 4, 5, 6}));
+    }
+    // An op whose derivative is written in x keeps x and frees its output (gelu),
+    // one whose cuDNN backward reads both keeps both (sigmoid).
+    Tensor x = a * 2.0;
+    const std::weak_ptr<Storage> x_storage = x.storage();
+    Tensor g = gelu(x);
+    const std::weak_ptr<Storage> g_storage = g.storage();
+    const Tensor g_sum = sum(g);
+    g = Tensor();
+    x = Tensor();
+    CHECK_FALSE(x_storage.expired());
+    CHECK(g_storage.expired());
+    Tensor s = sigmoid(a * 2.0);
+    const std::weak_ptr<Storage> s_storage = s.storage();
+    const Tensor s_sum = sum(s);
+    s = Tensor();
+    CHECK_FALSE(s_storage.expired());
+}
+
+namespace {
+// dy -> (2 dy) as a fresh tensor; remembers its storage, and with `keep` holds on to the tensor too.
+class DoubleBackward : public Node {
+public:
+    explicit DoubleBackward(bool keep) : keep_(keep) {}
+    std::vector<Tensor> backward(const Tensor& dy) override {
+        Tensor dx = dy * 2.0;
+        storage = dx.storage();
+        if (keep_) kept = dx;
+        return {dx};
+    }
+    std::string name() const override { return "DoubleBackward"; }
+    std::weak_ptr<Storage> storage;
+    Tensor kept;
+
+private:
+    bool keep_;
+};
+}  // namespace
+
+TEST_CASE("a leaf's first .grad takes over a gradient buffer nothing else holds, and copies a shared one") {
+    for (const bool keep : {false, true}) {
+        CAPTURE(keep);
+        Tensor x = leaf({1, 2, 3}, {3});
+        const Tensor y = x.detach() * 1.0;
+        auto node = std::make_shared<DoubleBackward>(keep);
+        record(y, node, {x});
+        y.backward(Tensor::from_vector({1, -1, 4}, {3}, DType::float64));
+        CHECK(x.grad().to_vector() == std::vector<double>{2, -2, 8});
+        // Taken over: the node's buffer is .grad. Held by the node too: .grad is a copy of it.
+        CHECK((x.grad().storage() == node->storage.lock()) == !keep);
+        if (keep) CHECK(node->kept.to_vector() == std::vector<double>{2, -2, 8});
+    }
+    // A seed the caller holds is copied, never aliased.
+    Tensor x = leaf({1, 2}, {2});
+    const Tensor seed = Tensor::from_vector({5, 6}, {2}, DType::float64);
+    x.backward(seed);
+    CHECK(x.grad().storage() != seed.storage());
+    CHECK(x.grad().to_vector() == std::vector<double>{5, 6});
+}
+
 TEST_CASE("misuse of backward is a clear kiln::Error") {
     Tensor x = leaf({1, 2}, {2});
     CHECK_THROWS_WITH_AS((x * 2.0).backward(),

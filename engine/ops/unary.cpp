@@ -55,8 +55,10 @@ class UnaryBackward : public Node {
 public:
     // x and y are contiguous and detached (y is the op's output: a detached
     // alias of it keeps the data without a reference cycle through grad_fn).
-    UnaryBackward(UnaryOp op, const math::UnaryParams& params, Tensor x, Tensor y)
-        : op_(op), params_(params), x_(std::move(x)), y_(std::move(y)) {}
+    // Only what math::unary_saved names is kept; the kernel gets it for both.
+    UnaryBackward(UnaryOp op, const math::UnaryParams& params, const Tensor& x, const Tensor& y)
+        : op_(op), params_(params), x_(math::unary_saved(op) == math::UnarySaved::y ? Tensor() : x),
+          y_(math::unary_saved(op) == math::UnarySaved::x ? Tensor() : y) {}
     std::string name() const override {  // leaky_relu -> LeakyReluBackward
         std::string n;
         bool upper = true;
@@ -75,11 +77,13 @@ public:
         y_ = Tensor();
     }
     std::vector<Tensor> backward(const Tensor& dy) override {
-        Tensor dx = Tensor::zeros(x_.shape(), x_.dtype(), x_.device());
+        const Tensor& x = x_.defined() ? x_ : y_;
+        const Tensor& y = y_.defined() ? y_ : x_;
+        Tensor dx = Tensor::zeros(x.shape(), x.dtype(), x.device());
         const Tensor dy_contiguous = dy.contiguous();
         dispatch_floating(dx.dtype(), op_name(op_), [&]<typename T>() {
             KILN_ON_VENDOR_OR_BACKEND(VendorOp::activation, CUDNN, dx.device(), unary_backward, op_, params_,
-                                      dx.data<T>(), dy_contiguous.data<T>(), x_.data<T>(), y_.data<T>(), dx.numel());
+                                      dx.data<T>(), dy_contiguous.data<T>(), x.data<T>(), y.data<T>(), dx.numel());
         });
         return {dx};
     }
@@ -87,7 +91,7 @@ public:
 private:
     UnaryOp op_;
     math::UnaryParams params_;
-    Tensor x_, y_;
+    Tensor x_, y_;  // one undefined unless math::unary_saved says both
 };
 
 }  // namespace

@@ -72,6 +72,27 @@ KILN_HD T unary_derivative(UnaryOp op, T x, T y, const UnaryParams& p) {
     return T(0);
 }
 
+// Which of x and y = f(x) a backward keeps for unary_derivative, passing the
+// kept one for both (the other is never read). relu and relu6 are written in
+// x, but each is the same function of y (y > 0 exactly where x > 0, 0 < y < 6
+// exactly where 0 < x < 6): they keep y, which the next layer keeps anyway, so
+// a relu after a residual add does not keep the sum alive. sigmoid, tanh and
+// silu keep both: cuDNN's activation backward reads x and y.
+enum class UnarySaved { x, y, both };
+
+constexpr UnarySaved unary_saved(UnaryOp op) {
+    switch (op) {
+        case UnaryOp::exp:
+        case UnaryOp::sqrt:
+        case UnaryOp::relu:
+        case UnaryOp::relu6: return UnarySaved::y;
+        case UnaryOp::sigmoid:
+        case UnaryOp::tanh:
+        case UnaryOp::silu: return UnarySaved::both;
+        default: return UnarySaved::x;
+    }
+}
+
 enum class BinaryOp { add, sub, mul, div };
 
 template <typename T>

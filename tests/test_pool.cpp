@@ -102,7 +102,38 @@ TEST_CASE("global adaptive pooling is the mean of each plane") {
     for (size_t i = 0; i < got.size(); ++i) CHECK(got[i] == doctest::Approx(expected[i]));
 }
 
-TEST_CASE("max_pool2d without a gradient (no arg-max, vectorised 3x3/2 interior) gives the same bits as with one") {
+// A scalar reference of max_pool2d's rule (first maximum in window order, a
+// NaN wins): each window's value and where its gradient goes.
+struct PoolReference {
+    std::vector<double> y, dx;
+};
+PoolReference reference_max_pool(const std::vector<double>& x, const Shape& shape, std::array<int64_t, 2> kernel,
+                                  std::array<int64_t, 2> stride, std::array<int64_t, 2> padding,
+                                  const std::vector<double>& dy) {
+    const int64_t planes = shape[0] * shape[1], h = shape[2], w = shape[3];
+    const int64_t oh_size = (h + 2 * padding[0] - kernel[0]) / stride[0] + 1;
+    const int64_t ow_size = (w + 2 * padding[1] - kernel[1]) / stride[1] + 1;
+    PoolReference r{std::vector<double>(size_t(planes * oh_size * ow_size)), std::vector<double>(x.size(), 0.0)};
+    for (int64_t p = 0; p < planes; ++p)
+        for (int64_t oh = 0; oh < oh_size; ++oh)
+            for (int64_t ow = 0; ow < ow_size; ++ow) {
+                int64_t best = -1;
+                for (int64_t i = 0; i < kernel[0]; ++i)
+                    for (int64_t j = 0; j < kernel[1]; ++j) {
+                        const int64_t ih = oh * stride[0] - padding[0] + i, iw = ow * stride[1] - padding[1] + j;
+                        if (ih < 0 || ih >= h || iw < 0 || iw >= w) continue;
+                        const int64_t at = (p * h + ih) * w + iw;
+                        const double v = x[size_t(at)];
+                        if (best < 0 || v > x[size_t(best)] || (std::isnan(v) && !std::isnan(x[size_t(best)]))) best = at;
+                    }
+                const size_t o = size_t((p * oh_size + oh) * ow_size + ow);
+                r.y[o] = x[size_t(best)];
+                r.dx[size_t(best)] += dy[o];
+            }
+    return r;
+}
+
+TEST_CASE("max_pool2d: values and arg-max (vectorised 3x3/2 interior) match a scalar reference, with and without a gradient") {
     // odd and even sizes, padding 0 and 1, NaN and ties; 3x3 stride 2 (the fast path) and other windows
     const double nan = std::numeric_limits<double>::quiet_NaN();
     struct Case {
@@ -127,13 +158,25 @@ TEST_CASE("max_pool2d without a gradient (no arg-max, vectorised 3x3/2 interior)
             options.padding = c.padding;
             Tensor with_grad_input = x.clone().set_requires_grad(true);
             const Tensor with_grad = max_pool2d(with_grad_input, options);
+            const std::vector<double> dy = Tensor::randn(with_grad.shape(), DType::float64, generator).to_vector();
+            with_grad.backward(Tensor::from_vector(dy, with_grad.shape(), dtype));
             NoGradGuard no_grad;
             const Tensor without = max_pool2d(x, options);
             const std::vector<double> a = with_grad.to(DType::float64).to_vector(), b = without.to(DType::float64).to_vector();
+            const PoolReference expected = reference_max_pool(
+                x.to(DType::float64).to_vector(), c.shape, c.kernel, c.stride, c.padding,
+                Tensor::from_vector(dy, with_grad.shape(), dtype).to(DType::float64).to_vector());
             REQUIRE(a.size() == b.size());
+            REQUIRE(a.size() == expected.y.size());
             for (size_t i = 0; i < a.size(); ++i) {
                 CAPTURE(i);
                 CHECK(((std::isnan(a[i]) && std::isnan(b[i])) || a[i] == b[i]));
+                CHECK(((std::isnan(a[i]) && std::isnan(expected.y[i])) || a[i] == expected.y[i]));
+            }
+            const std::vector<double> dx = with_grad_input.grad().to(DType::float64).to_vector();
+            for (size_t i = 0; i < dx.size(); ++i) {
+                CAPTURE(i);
+                CHECK(dx[i] == doctest::Approx(expected.dx[i]).epsilon(1e-6));
             }
         }
 }

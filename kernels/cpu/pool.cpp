@@ -17,24 +17,38 @@ bool parallel_over_planes(const Pool2dGeometry& g) {
     return g.planes > 1 && g.planes * g.height * g.width >= parallel_grain;
 }
 
-// Inference (no arg-max wanted): the maxima of the outputs [begin, end) of
-// one output row whose 3x3 stride-2 windows lie wholly inside the input;
-// `top` points at the first input row of the windows, shifted by -pad. The
-// same selection rule (math::max_pool_takes, so the same value, NaN
-// included) without the index: the outputs are independent and the loop
-// vectorises.
+// The maxima of the outputs [begin, end) of one output row whose 3x3
+// stride-2 windows lie wholly inside the input; `top` points at the first
+// input row of the windows, shifted by -pad, which is plane index
+// `top_index`. The same selection rule as every max pool
+// (math::max_pool_takes, so the same value and arg-max, NaN included), and
+// the arg-max (when wanted) kept as an int32 offset in the window, so the
+// float and the index selects have the same lane count and the loop
+// vectorises; the plane index is added afterwards.
 template <typename T>
-void max_of_windows_3x3s2(T* __restrict y, const T* __restrict top, int64_t width, int64_t begin, int64_t end) {
+void max_of_windows_3x3s2(T* __restrict y, int64_t* __restrict argmax, const T* __restrict top, int64_t width,
+                          int64_t begin, int64_t end, int64_t top_index) {
+    constexpr int64_t chunk = 64;
+    int32_t offset[chunk];
+    for (int64_t first = begin; first < end; first += chunk) {
+        const int64_t last = std::min(end, first + chunk);
 #pragma omp simd
-    for (int64_t ow = begin; ow < end; ++ow) {
-        const T* window = top + 2 * ow;
-        T best = window[0];
-        for (int h = 0; h < 3; ++h)
-            for (int w = 0; w < 3; ++w) {
-                const T value = window[h * width + w];
-                best = math::max_pool_takes(value, best) ? value : best;
-            }
-        y[ow] = best;
+        for (int64_t ow = first; ow < last; ++ow) {
+            const T* window = top + 2 * ow;
+            T best = window[0];
+            int32_t at = 0;
+            for (int h = 0; h < 3; ++h)
+                for (int w = 0; w < 3; ++w) {
+                    const T value = window[h * width + w];
+                    const bool take = math::max_pool_takes(value, best);
+                    best = take ? value : best;
+                    at = take ? int32_t(h * width + w) : at;
+                }
+            y[ow] = best;
+            offset[ow - first] = at;
+        }
+        if (argmax)
+            for (int64_t ow = first; ow < last; ++ow) argmax[ow] = top_index + 2 * ow + offset[ow - first];
     }
 }
 
@@ -42,40 +56,23 @@ void max_of_windows_3x3s2(T* __restrict y, const T* __restrict top, int64_t widt
 
 template <typename T>
 void max_pool2d_forward(T* y, int64_t* argmax, const T* x, const Pool2dGeometry& g) {
-    if (!argmax && g.kernel_h == 3 && g.kernel_w == 3 && g.stride_w == 2) {
-        // interior columns: ow 2 - pad >= 0 and ow 2 - pad + 3 <= width
-        const int64_t first = (g.pad_w + 1) / 2;
-        const int64_t last = g.width + g.pad_w >= 3 ? std::min(g.out_width, (g.width + g.pad_w - 3) / 2 + 1) : 0;
-#pragma omp parallel for if (parallel_over_planes(g))
-        for (int64_t p = 0; p < g.planes; ++p) {
-            const T* plane = x + p * g.height * g.width;
-            for (int64_t oh = 0; oh < g.out_height; ++oh) {
-                const Span rows = pool_window(oh, g.height, g.kernel_h, g.stride_h, g.pad_h);
-                T* y_row = y + (p * g.out_height + oh) * g.out_width;
-                const bool interior = rows.end - rows.begin == 3 && first < last;
-                if (interior)
-                    max_of_windows_3x3s2(y_row, plane + rows.begin * g.width - g.pad_w, g.width, first, last);
-                for (int64_t ow = 0; ow < g.out_width; ++ow) {
-                    if (interior && ow >= first && ow < last) continue;
-                    const Span cols = pool_window(ow, g.width, g.kernel_w, g.stride_w, g.pad_w);
-                    T best = plane[rows.begin * g.width + cols.begin];
-                    for (int64_t h = rows.begin; h < rows.end; ++h)
-                        for (int64_t w = cols.begin; w < cols.end; ++w) {
-                            const T value = plane[h * g.width + w];
-                            best = math::max_pool_takes(value, best) ? value : best;
-                        }
-                    y_row[ow] = best;
-                }
-            }
-        }
-        return;
-    }
+    // 3x3 stride-2 windows (ResNet's stem pool): the interior columns of each
+    // row vectorised, ow 2 - pad >= 0 and ow 2 - pad + 3 <= width
+    const bool three_by_three = g.kernel_h == 3 && g.kernel_w == 3 && g.stride_w == 2 && g.width < (int64_t(1) << 28);
+    const int64_t first = (g.pad_w + 1) / 2;
+    const int64_t last = g.width + g.pad_w >= 3 ? std::min(g.out_width, (g.width + g.pad_w - 3) / 2 + 1) : 0;
 #pragma omp parallel for if (parallel_over_planes(g))
     for (int64_t p = 0; p < g.planes; ++p) {
         const T* plane = x + p * g.height * g.width;
         for (int64_t oh = 0; oh < g.out_height; ++oh) {
             const Span rows = pool_window(oh, g.height, g.kernel_h, g.stride_h, g.pad_h);
+            const int64_t row = (p * g.out_height + oh) * g.out_width;
+            const bool interior = three_by_three && rows.end - rows.begin == 3 && first < last;
+            if (interior)
+                max_of_windows_3x3s2(y + row, argmax ? argmax + row : nullptr, plane + rows.begin * g.width - g.pad_w,
+                                     g.width, first, last, rows.begin * g.width - g.pad_w);
             for (int64_t ow = 0; ow < g.out_width; ++ow) {
+                if (interior && ow >= first && ow < last) continue;
                 const Span cols = pool_window(ow, g.width, g.kernel_w, g.stride_w, g.pad_w);
                 int64_t best = rows.begin * g.width + cols.begin;
                 T best_value = plane[best];
@@ -87,9 +84,8 @@ void max_pool2d_forward(T* y, int64_t* argmax, const T* x, const Pool2dGeometry&
                         best_value = take ? value : best_value;
                         best = take ? h * g.width + w : best;
                     }
-                const int64_t o = (p * g.out_height + oh) * g.out_width + ow;
-                y[o] = best_value;
-                if (argmax) argmax[o] = best;
+                y[row + ow] = best_value;
+                if (argmax) argmax[row + ow] = best;
             }
         }
     }

@@ -57,6 +57,13 @@ void add_conv(std::vector<OpCase>& cases, std::vector<ErrorCase>& errors) {
                      {{3, 2, 12, 10}, {9, 2, 3, 3}, {9}}, conv(options({1, 1}, {0, 0}))});
     cases.push_back({"conv2d", "direct: 5x3 kernel, dilation (2, 1), padding (3, 1), 8x17",
                      {{2, 3, 8, 17}, {4, 3, 5, 3}, {4}}, conv(options({1, 1}, {3, 1}, {2, 1}))});
+    // strided (stride phases; forward and weight gradient direct, input gradient im2col)
+    cases.push_back({"conv2d", "direct: 7x7 stride 2, padding 3, 3 inputs, 9 outputs, 19x21, batch 2",
+                     {{2, 3, 19, 21}, {9, 3, 7, 7}, {9}}, conv(options({2, 2}, {3, 3}))});
+    cases.push_back({"conv2d", "direct: 3x3 stride 2, dilation 2, padding 2, 20x20, batch 1",
+                     {{1, 2, 20, 20}, {5, 2, 3, 3}}, conv(options({2, 2}, {2, 2}, {2, 2}))});
+    cases.push_back({"conv2d", "direct: 1x5 kernel, stride (1, 2), padding (0, 2), 33 outputs, 6x19",
+                     {{2, 5, 6, 19}, {33, 5, 1, 5}, {33}}, conv(options({1, 2}, {0, 2}))});
     cases.push_back({"conv2d", "non-contiguous (permuted) input",
                      {{1, 5, 4, 3}, {2, 3, 3, 3}},
                      [](const Inputs& x) { return conv2d(x[0].permute({0, 3, 1, 2}), x[1], Tensor(), {}); }});

@@ -567,16 +567,16 @@ constexpr int64_t direct_vectors = 3;  // V vectors of 16 positions per tile (at
 constexpr int64_t direct_width = 16 * direct_vectors;
 constexpr int64_t direct_slack = 2 * direct_width;  // zeros past the last plane that a tile may read
 
-// One group, float, W_out >= 8 (on smaller planes half of each 16-wide vector
-// would be padding and the GEMM path is faster). The backward passes also need
-// stride 1 and padding the flipped convolution can mirror (p <= d (k - 1));
-// the weight gradient 9 taps.
+// One group, float, a kernel larger than 1x1 and W_out >= 8: on smaller
+// planes half of each 16-wide vector (or of the positions of the weight
+// gradient's rows of width Wq) would be padding, and the GEMM path is faster
+// (measured: docs/benchmarks.md). The input gradient also needs stride 1 and
+// padding the flipped convolution can mirror (p <= d (k - 1)).
 bool direct_applies(const Conv2dShape& s, Conv2dPass pass) {
     if (!have_direct || s.groups != 1 || s.out_w < 8 || s.kernel_h * s.kernel_w == 1) return false;
-    if (pass == Conv2dPass::forward) return true;
-    const bool unit_stride = s.stride_h == 1 && s.stride_w == 1;
-    if (pass == Conv2dPass::backward_weight) return unit_stride && s.kernel_w == 3;
-    return unit_stride && s.pad_h <= s.dilation_h * (s.kernel_h - 1) && s.pad_w <= s.dilation_w * (s.kernel_w - 1);
+    if (pass != Conv2dPass::backward_input) return true;
+    return s.stride_h == 1 && s.stride_w == 1 && s.pad_h <= s.dilation_h * (s.kernel_h - 1) &&
+           s.pad_w <= s.dilation_w * (s.kernel_w - 1);
 }
 
 // One direct pass: `channels` planes of [height, width] in (padded and split
@@ -607,6 +607,11 @@ struct DirectPass {
     }
 };
 
+// Enough multiply-adds for a second thread to pay.
+bool direct_parallel(const DirectPass& d) {
+    return d.batch * d.outputs * d.channels * d.taps() * d.flat() >= 64 * parallel_grain;
+}
+
 DirectPass direct_forward_pass(const Conv2dShape& s) {
     const int64_t taps = s.kernel_h * s.kernel_w;
     return {s.batch,      s.in_channels, s.height,  s.width,  s.out_channels, s.out_h,      s.out_w,
@@ -623,10 +628,14 @@ DirectPass direct_backward_input_pass(const Conv2dShape& s) {
             taps - 1};
 }
 
-// P: every plane of x [N, C, H, W] zero-padded and split into phases, then zeros.
+// P: every plane of x [N, C, H, W] zero-padded and split into phases, then
+// zeros. The direct passes call it (and direct_planes) inside one parallel
+// region: its loop is shared among the team, ending at a barrier (a region
+// per step costs a wake-up of the sleeping threads each time).
 void pad_direct_inputs(float* padded, const float* x, const DirectPass& d) {
     const int64_t planes = d.batch * d.channels, plane = d.plane(), hq = d.phase_h(), wq = d.phase_w();
-#pragma omp parallel for schedule(static) if (planes * plane >= parallel_grain)
+    if (omp_thread() == 0) std::fill(padded + planes * plane, padded + planes * plane + direct_slack, 0.0f);
+#pragma omp for schedule(static)
     for (int64_t p = 0; p < planes; ++p) {
         const float* from = x + p * d.height * d.width;
         float* to = padded + p * plane;
@@ -653,7 +662,6 @@ void pad_direct_inputs(float* padded, const float* x, const DirectPass& d) {
                 }
             }
     }
-    std::fill(padded + planes * plane, padded + planes * plane + direct_slack, 0.0f);
 }
 
 #if defined(__AVX512F__)
@@ -692,23 +700,24 @@ void direct_tile(float* __restrict tile, const float* in, const float* weights, 
         for (int v = 0; v < V; ++v) _mm512_storeu_ps(tile + r * direct_width + 16 * v, acc[r][v]);
 }
 
-// sums[k][v] (k = (channel c < CB, tap j < 3) of one kernel row, 16 output
-// channels per vector v) = sum_{n, q} P_c[n][q + row + j d_w] dyT[n][q][16 v..]:
+// sums[k][v] (k = (channel c < CB, tap j < 3) of 3 taps of one kernel row,
+// 16 output channels per vector v) = sum_{n, q} P_c[n][q + offset_j] dyT[n][q][16 v..]:
 // 3 CB V = 24 accumulators; each position loads V vectors of dy^T and
 // broadcasts 3 CB input values (no loads split across cache lines, no sums
 // across lanes).
 template <int CB, int V>
 void direct_weight_tile(float* __restrict sums, const float* dy_t, int64_t outputs_padded, const float* in,
-                        const DirectPass& d, int64_t positions, int64_t row_offset) {
+                        const DirectPass& d, int64_t positions, const int64_t* tap_offset) {
     constexpr int K = 3 * CB;
     __m512 acc[K][V];
 #pragma GCC unroll 12
     for (int k = 0; k < K; ++k)
 #pragma GCC unroll 4
         for (int v = 0; v < V; ++v) acc[k][v] = _mm512_setzero_ps();
-    const int64_t plane = d.plane(), in_image = d.channels * plane, dw = d.dilation_w;
+    const int64_t plane = d.plane(), in_image = d.channels * plane;
+    const int64_t offset[3] = {tap_offset[0], tap_offset[1], tap_offset[2]};
     for (int64_t n = 0; n < d.batch; ++n) {
-        const float* p = in + n * in_image + row_offset;
+        const float* p = in + n * in_image;
         const float* g = dy_t + n * positions * outputs_padded;
         for (int64_t q = 0; q < positions; ++q) {
             __m512 grad[V];
@@ -716,7 +725,7 @@ void direct_weight_tile(float* __restrict sums, const float* dy_t, int64_t outpu
             for (int v = 0; v < V; ++v) grad[v] = _mm512_loadu_ps(g + q * outputs_padded + 16 * v);
 #pragma GCC unroll 12
             for (int k = 0; k < K; ++k) {
-                const __m512 x = _mm512_set1_ps(p[(k / 3) * plane + q + (k % 3) * dw]);
+                const __m512 x = _mm512_set1_ps(p[(k / 3) * plane + q + offset[k % 3]]);
 #pragma GCC unroll 4
                 for (int v = 0; v < V; ++v) acc[k][v] = _mm512_fmadd_ps(x, grad[v], acc[k][v]);
             }
@@ -730,7 +739,7 @@ void direct_weight_tile(float* __restrict sums, const float* dy_t, int64_t outpu
 #endif
 
 // y (or dx with accumulate) [N, outputs, out_h, out_w] from the padded
-// inputs: one task per (image, block of R outputs). Each value is bias + the
+// inputs: one task per (image, block of R outputs), shared among the team. Each value is bias + the
 // tile's sum (or added to y), then the epilogue. A partial last block reads
 // its weights from `spare`, a zero-padded copy of them with rows R apart.
 void direct_planes(float* y, const float* padded, const float* w, const float* bias, const DirectPass& d,
@@ -743,6 +752,7 @@ void direct_planes(float* y, const float* padded, const float* w, const float* b
     // the spare block: weight (r, c, t) at spare[r + (c taps + t) R]
     DirectPass spare_pass = d;
     spare_pass.weight_row = 1, spare_pass.weight_channel = taps * direct_rows, spare_pass.weight_tap = direct_rows;
+#pragma omp single
     if (full < blocks)
         for (int64_t r = 0; r < direct_rows; ++r)
             for (int64_t c = 0; c < d.channels; ++c)
@@ -753,7 +763,7 @@ void direct_planes(float* y, const float* padded, const float* w, const float* b
                                       : 0.0f;
                 }
     const int64_t tasks = d.batch * blocks;
-#pragma omp parallel for schedule(static) if (tasks * direct_rows * d.channels * taps * flat >= parallel_grain)
+#pragma omp for schedule(static)
     for (int64_t task = 0; task < tasks; ++task) {
         const int64_t n = task / blocks, block = task % blocks;
         const int64_t o0 = block * direct_rows, rows = std::min(direct_rows, d.outputs - o0);
@@ -796,10 +806,10 @@ void direct_planes(float* y, const float* padded, const float* w, const float* b
 int64_t spare_weights(const DirectPass& d) { return direct_rows * d.channels * d.taps(); }
 
 // Images per chunk of the weight gradient: its padded inputs and dy^T
-// (about 1 MiB) stay in the 2 MiB+ L2 while every task reads them.
+// (about 1.5 MiB) stay in a core's 2 MiB L2 while every task reads them.
 int64_t weight_chunk_images(const DirectPass& d) {
     const int64_t per_image = d.channels * d.plane() + d.out_h * d.phase_w() * ((d.outputs + 15) / 16 * 16);
-    return std::clamp<int64_t>((int64_t(1) << 18) / per_image, 1, std::max<int64_t>(d.batch, 1));
+    return std::clamp<int64_t>(393216 / per_image, 1, std::max<int64_t>(d.batch, 1));
 }
 
 // padded inputs, then the spare block of direct_planes or dy^T (direct_backward_weight)
@@ -818,15 +828,21 @@ void direct_forward(float* y, const float* x, const float* w, const float* b, co
                     const math::BatchNormEpilogue<float>& epilogue) {
     const DirectPass d = direct_forward_pass(s);
     float* padded = workspace;
-    pad_direct_inputs(padded, x, d);
-    direct_planes(y, padded, w, b, d, false, padded + d.padded_inputs(), epilogue);
+#pragma omp parallel num_threads(max_threads()) if (direct_parallel(d))
+    {
+        pad_direct_inputs(padded, x, d);
+        direct_planes(y, padded, w, b, d, false, padded + d.padded_inputs(), epilogue);
+    }
 }
 
 void direct_backward_input(float* dx, const float* dy, const float* w, const Conv2dShape& s, float* workspace) {
     const DirectPass d = direct_backward_input_pass(s);
     float* padded = workspace;
-    pad_direct_inputs(padded, dy, d);
-    direct_planes(dx, padded, w, nullptr, d, true, padded + d.padded_inputs(), {});
+#pragma omp parallel num_threads(max_threads()) if (direct_parallel(d))
+    {
+        pad_direct_inputs(padded, dy, d);
+        direct_planes(dx, padded, w, nullptr, d, true, padded + d.padded_inputs(), {});
+    }
 }
 
 // dw [C_out, C_in, kH, 3], a chunk of images at a time: the chunk's inputs
@@ -845,40 +861,50 @@ void direct_backward_weight(float* dw, const float* dy, const float* x, const Co
     const int64_t block_outputs = outputs_padded >= 64 ? 64 : 32, block_channels = 24 / 3 / (block_outputs / 16);
     const int64_t output_blocks = (d.outputs + block_outputs - 1) / block_outputs;
     const int64_t channel_blocks = (d.channels + block_channels - 1) / block_channels;
-    const int64_t tasks = output_blocks * channel_blocks * d.kernel_h, taps = d.taps();
-    for (int64_t n0 = 0; n0 < d.batch; n0 += chunk) {
+    // and per kernel row i, 3 taps j0..j0 + 2 (a last group of 1 or 2 repeats its last tap, not stored)
+    const int64_t groups = (d.kernel_w + 2) / 3, taps = d.taps();
+    const int64_t tasks = output_blocks * channel_blocks * d.kernel_h * groups;
+    const std::vector<int64_t> offsets = d.offsets();
+#pragma omp parallel num_threads(max_threads()) if (direct_parallel(d))
+    for (int64_t n0 = 0; n0 < d.batch; n0 += chunk) {  // every thread walks the chunks; the loops are shared
         DirectPass c = d;
         c.batch = std::min(chunk, d.batch - n0);
         float* padded = workspace;
         float* dy_t = padded + c.padded_inputs();
         pad_direct_inputs(padded, x + n0 * d.channels * d.height * d.width, c);
-#pragma omp parallel for schedule(static) if (c.batch * positions * outputs_padded >= parallel_grain)
-        for (int64_t n = 0; n < c.batch; ++n) {
+        // dy^T in blocks of 16 output channels x 16 columns, so reads and writes stay in a few lines
+        const int64_t output_groups = (d.outputs + 15) / 16;
+#pragma omp for schedule(static)
+        for (int64_t job = 0; job < c.batch * output_groups; ++job) {
+            const int64_t n = job / output_groups, o0 = job % output_groups * 16;
+            const int64_t o1 = o0 + 16 <= d.outputs ? o0 + 16 : outputs_padded;  // the last group zeroes the padding lanes
             float* to = dy_t + n * positions * outputs_padded;
-            std::fill(to, to + positions * outputs_padded, 0.0f);
-            for (int64_t o = 0; o < d.outputs; ++o) {
-                const float* from = dy + ((n0 + n) * d.outputs + o) * out_plane;
-                for (int64_t oh = 0; oh < d.out_h; ++oh)
-                    for (int64_t ow = 0; ow < d.out_w; ++ow)
-                        to[(oh * wq + ow) * outputs_padded + o] = from[oh * d.out_w + ow];
-            }
+            const float* from = dy + (n0 + n) * d.outputs * out_plane;
+            for (int64_t q = 0; q < positions; ++q) std::fill(to + q * outputs_padded + o0, to + q * outputs_padded + o1, 0.0f);
+            for (int64_t oh = 0; oh < d.out_h; ++oh)
+                for (int64_t w0 = 0; w0 < d.out_w; w0 += 16)
+                    for (int64_t o = o0; o < std::min(o0 + 16, d.outputs); ++o)
+                        for (int64_t ow = w0; ow < std::min(w0 + 16, d.out_w); ++ow)
+                            to[(oh * wq + ow) * outputs_padded + o] = from[o * out_plane + oh * d.out_w + ow];
         }
-#pragma omp parallel for schedule(static) if (tasks * 384 * c.batch * positions >= parallel_grain)
+#pragma omp for schedule(static)
         for (int64_t task = 0; task < tasks; ++task) {
-            const int64_t i = task % d.kernel_h, c0 = task / d.kernel_h % channel_blocks * block_channels;
-            const int64_t o0 = task / d.kernel_h / channel_blocks * block_outputs;
+            const int64_t j0 = task % groups * 3, i = task / groups % d.kernel_h;
+            const int64_t c0 = task / groups / d.kernel_h % channel_blocks * block_channels;
+            const int64_t o0 = task / groups / d.kernel_h / channel_blocks * block_outputs;
             const int64_t vectors = std::min(block_outputs, outputs_padded - o0) / 16;
+            int64_t tap_offset[3];
+            for (int64_t j = 0; j < 3; ++j) tap_offset[j] = offsets[size_t(i * d.kernel_w + std::min(j0 + j, d.kernel_w - 1))];
             alignas(64) float sums[24 * 16];
             const float* in = padded + c0 * d.plane();
-            const int64_t row_offset = i * d.dilation_h * wq;
             const float* g = dy_t + o0;
-            if (vectors == 4) direct_weight_tile<2, 4>(sums, g, outputs_padded, in, c, positions, row_offset);
-            else if (vectors == 3) direct_weight_tile<2, 3>(sums, g, outputs_padded, in, c, positions, row_offset);
-            else if (vectors == 2) direct_weight_tile<4, 2>(sums, g, outputs_padded, in, c, positions, row_offset);
-            else direct_weight_tile<4, 1>(sums, g, outputs_padded, in, c, positions, row_offset);
+            if (vectors == 4) direct_weight_tile<2, 4>(sums, g, outputs_padded, in, c, positions, tap_offset);
+            else if (vectors == 3) direct_weight_tile<2, 3>(sums, g, outputs_padded, in, c, positions, tap_offset);
+            else if (vectors == 2) direct_weight_tile<4, 2>(sums, g, outputs_padded, in, c, positions, tap_offset);
+            else direct_weight_tile<4, 1>(sums, g, outputs_padded, in, c, positions, tap_offset);
             for (int64_t k = 0; k < 3 * block_channels; ++k) {
-                const int64_t channel = c0 + k / 3, t = i * 3 + k % 3;
-                if (channel >= d.channels) continue;
+                const int64_t channel = c0 + k / 3, j = j0 + k % 3, t = i * d.kernel_w + j;
+                if (channel >= d.channels || j >= d.kernel_w) continue;
                 for (int64_t l = 0; l < std::min(16 * vectors, d.outputs - o0); ++l)
                     dw[((o0 + l) * d.channels + channel) * taps + t] += sums[(k * vectors + l / 16) * 16 + l % 16];
             }

@@ -6,6 +6,10 @@
 
 #include "engine/ops.h"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 using namespace kiln;
 
 namespace {
@@ -150,5 +154,40 @@ TEST_CASE("conv2d: one image at a time gives the batch's result (image blocks, t
         }
         CHECK(max_abs_difference(w.grad(), w_single.grad()) < 1e-12);
         CHECK(max_abs_difference(b.grad(), b_single.grad()) < 1e-12);
+    }
+}
+
+TEST_CASE("conv2d in float gives the same bits on one thread and on two (direct, strided direct, depthwise)") {
+    // Shapes over kernels/cpu/parallel.h's parallel_macs, so two threads split the work.
+    struct Setting {
+        const char* name;
+        Shape input, weight;
+        Conv2dOptions options;
+    };
+    const Setting settings[] = {
+        {"3x3, 64 channels, 32x32, batch 2 (direct)", {2, 64, 32, 32}, {64, 64, 3, 3}, {.padding = {1, 1}}},
+        {"7x7 stride 2, 3 -> 32, 128x128, batch 8 (direct, phases)", {8, 3, 128, 128}, {32, 3, 7, 7},
+         {.stride = {2, 2}, .padding = {3, 3}}},
+        {"depthwise 3x3, 96 channels, 64x64, batch 20", {20, 96, 64, 64}, {96, 1, 3, 3},
+         {.padding = {1, 1}, .groups = 96}},
+    };
+    for (const Setting& setting : settings) {
+        CAPTURE(setting.name);
+        const Tensor x0 = Tensor::randn(setting.input), w0 = Tensor::randn(setting.weight);
+        std::vector<std::vector<double>> results[2];
+        for (int threads : {1, 2}) {
+#ifdef _OPENMP
+            const int previous = omp_get_max_threads();
+            omp_set_num_threads(threads);
+#endif
+            Tensor x = leaf(x0), w = leaf(w0);
+            const Tensor y = conv2d(x, w, Tensor(), setting.options);
+            y.backward(Tensor::ones(y.shape()));
+            results[threads - 1] = {y.to_vector(), x.grad().to_vector(), w.grad().to_vector()};
+#ifdef _OPENMP
+            omp_set_num_threads(previous);
+#endif
+        }
+        for (size_t i = 0; i < 3; ++i) CHECK(results[0][i] == results[1][i]);
     }
 }

@@ -2,24 +2,50 @@
 
 #include <cblas.h>
 
+#include "kernels/cpu/parallel.h"
+
 namespace kiln::cpu {
 
 namespace {
 CBLAS_TRANSPOSE transpose_flag(bool transpose) { return transpose ? CblasTrans : CblasNoTrans; }
+
+// OpenBLAS (OpenMP build) starts its threads for every product over 262144
+// multiply-adds; below a quarter of parallel_macs the wake-up costs more than
+// the second thread saves (kernels/cpu/parallel.h), so those run on one
+// thread: OpenBLAS follows omp_get_max_threads() of the calling thread.
+template <typename Call>
+void run_blas(int64_t M, int64_t N, int64_t K, Call call) {
+#ifdef _OPENMP
+    if (M * N * K < parallel_macs / 4 && !omp_in_parallel() && omp_get_max_threads() > 1) {
+        const int threads = omp_get_max_threads();
+        omp_set_num_threads(1);
+        call();
+        omp_set_num_threads(threads);
+        return;
+    }
+#endif
+    (void)M, (void)N, (void)K;
+    call();
+}
+
 }  // namespace
 
 template <>
 void gemm<float>(bool transpose_a, bool transpose_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
                  int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
-    cblas_sgemm(CblasRowMajor, transpose_flag(transpose_a), transpose_flag(transpose_b), int(M), int(N), int(K), alpha,
-                A, int(lda), B, int(ldb), beta, C, int(ldc));
+    run_blas(M, N, K, [&] {
+        cblas_sgemm(CblasRowMajor, transpose_flag(transpose_a), transpose_flag(transpose_b), int(M), int(N), int(K),
+                    alpha, A, int(lda), B, int(ldb), beta, C, int(ldc));
+    });
 }
 
 template <>
 void gemm<double>(bool transpose_a, bool transpose_b, int64_t M, int64_t N, int64_t K, double alpha, const double* A,
                   int64_t lda, const double* B, int64_t ldb, double beta, double* C, int64_t ldc) {
-    cblas_dgemm(CblasRowMajor, transpose_flag(transpose_a), transpose_flag(transpose_b), int(M), int(N), int(K), alpha,
-                A, int(lda), B, int(ldb), beta, C, int(ldc));
+    run_blas(M, N, K, [&] {
+        cblas_dgemm(CblasRowMajor, transpose_flag(transpose_a), transpose_flag(transpose_b), int(M), int(N), int(K),
+                    alpha, A, int(lda), B, int(ldb), beta, C, int(ldc));
+    });
 }
 
 void set_blas_threads(int threads) { openblas_set_num_threads(threads); }

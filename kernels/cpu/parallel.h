@@ -7,6 +7,14 @@
 
 namespace kiln::cpu {
 
+// Multiply-adds below which an op runs on one thread: starting a parallel
+// region wakes the sleeping OpenMP threads, which cost 15-70 us each time on
+// the 2-vCPU machine of docs/benchmarks.md with OMP_WAIT_POLICY=passive (1 us
+// when they spin), more than a second thread saves on a convolution of a
+// single small image (measured: resnet18 batch-1 latency 4.1 ms with its
+// convolutions on one thread, 5.7 ms with those over 4M multiply-adds on two).
+constexpr int64_t parallel_macs = int64_t(1) << 26;
+
 inline int64_t omp_threads() {
 #ifdef _OPENMP
     return omp_get_num_threads();

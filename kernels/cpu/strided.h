@@ -16,7 +16,7 @@
 
 namespace kiln::cpu {
 
-constexpr int64_t parallel_grain = 32768;  // below this many elements, threads cost more than they save
+constexpr int64_t parallel_grain = 262144;  // below this many elements, threads cost more than they save
 
 template <size_t K, typename Body>
 void for_each_strided_range(const std::vector<int64_t>& shape, const std::array<const int64_t*, K>& strides,

@@ -880,7 +880,11 @@ void direct_backward_weight(float* dw, const float* dy, const float* x, const Co
             const int64_t o1 = o0 + 16 <= d.outputs ? o0 + 16 : outputs_padded;  // the last group zeroes the padding lanes
             float* to = dy_t + n * positions * outputs_padded;
             const float* from = dy + (n0 + n) * d.outputs * out_plane;
-            for (int64_t q = 0; q < positions; ++q) std::fill(to + q * outputs_padded + o0, to + q * outputs_padded + o1, 0.0f);
+            for (int64_t q = 0; q < positions; ++q)  // zeros where no dy lands: extra columns, padding lanes
+                if (q % wq >= d.out_w)
+                    std::fill(to + q * outputs_padded + o0, to + q * outputs_padded + o1, 0.0f);
+                else if (o1 > d.outputs)
+                    std::fill(to + q * outputs_padded + d.outputs, to + q * outputs_padded + o1, 0.0f);
             for (int64_t oh = 0; oh < d.out_h; ++oh)
                 for (int64_t w0 = 0; w0 < d.out_w; w0 += 16)
                     for (int64_t o = o0; o < std::min(o0 + 16, d.outputs); ++o)

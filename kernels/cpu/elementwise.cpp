@@ -80,9 +80,49 @@ void unary_backward(math::UnaryOp op, const math::UnaryParams& params, T* dx, co
     });
 }
 
+namespace {
+// As with_constant_op, for the binary ops.
+template <typename Fn>
+void with_constant_binary_op(math::BinaryOp op, Fn&& fn) {
+    using math::BinaryOp;
+    switch (op) {
+        case BinaryOp::add: return fn(std::integral_constant<BinaryOp, BinaryOp::add>{});
+        case BinaryOp::sub: return fn(std::integral_constant<BinaryOp, BinaryOp::sub>{});
+        case BinaryOp::mul: return fn(std::integral_constant<BinaryOp, BinaryOp::mul>{});
+        case BinaryOp::div: return fn(std::integral_constant<BinaryOp, BinaryOp::div>{});
+    }
+}
+
+// Both operands contiguous with the output's shape (no broadcasting): the
+// common case (a residual sum), which runs as one flat vector loop.
+bool dense(const std::vector<int64_t>& strides, const std::vector<int64_t>& shape) {
+    int64_t expected = 1;
+    for (size_t d = shape.size(); d-- > 0;) {
+        if (shape[d] != 1 && strides[d] != expected) return false;
+        expected *= shape[d];
+    }
+    return true;
+}
+
+int64_t element_count(const std::vector<int64_t>& shape) {
+    int64_t count = 1;
+    for (int64_t size : shape) count *= size;
+    return count;
+}
+}  // namespace
+
 template <typename T>
 void binary_forward(math::BinaryOp op, T* out, const T* a, const std::vector<int64_t>& a_strides, const T* b,
                     const std::vector<int64_t>& b_strides, const std::vector<int64_t>& shape) {
+    if (dense(a_strides, shape) && dense(b_strides, shape)) {
+        const int64_t count = element_count(shape);
+        with_constant_binary_op(op, [&](auto constant) {
+            constexpr math::BinaryOp k = decltype(constant)::value;
+#pragma omp parallel for simd if (count >= parallel_grain)
+            for (int64_t i = 0; i < count; ++i) out[i] = math::binary_forward(k, a[i], b[i]);
+        });
+        return;
+    }
     for_each_strided<2>(shape, {a_strides.data(), b_strides.data()},
                         [=](int64_t i, const std::array<int64_t, 2>& offset) {
                             out[i] = math::binary_forward(op, a[offset[0]], b[offset[1]]);
@@ -92,6 +132,18 @@ void binary_forward(math::BinaryOp op, T* out, const T* a, const std::vector<int
 template <typename T>
 void binary_backward(math::BinaryOp op, T* da, T* db, const T* dy, const T* a, const std::vector<int64_t>& a_strides,
                      const T* b, const std::vector<int64_t>& b_strides, const std::vector<int64_t>& shape) {
+    if (dense(a_strides, shape) && dense(b_strides, shape)) {  // one output element per da/db element
+        const int64_t count = element_count(shape);
+        with_constant_binary_op(op, [&](auto constant) {
+            constexpr math::BinaryOp k = decltype(constant)::value;
+#pragma omp parallel for simd if (count >= parallel_grain)
+            for (int64_t i = 0; i < count; ++i) {
+                if (da) da[i] += dy[i] * math::binary_derivative_a(k, a[i], b[i]);
+                if (db) db[i] += dy[i] * math::binary_derivative_b(k, a[i], b[i]);
+            }
+        });
+        return;
+    }
     // Serial: with broadcasting, many output elements add into one da/db element.
     for_each_strided<2>(
         shape, {a_strides.data(), b_strides.data()},

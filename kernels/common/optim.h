@@ -82,19 +82,36 @@ struct AdamHyper {
     bool decoupled_weight_decay, amsgrad;
     double bias_correction1, bias_correction2;  // 1 - b1^t, 1 - b2^t
 };
+// The step's constants in T, computed once per step (a CPU loop over them
+// then vectorises: a sqrt inside it may set errno and is not hoisted).
 template <typename T>
-KILN_HD void adam_update(T& w, T g, T& exp_avg, T& exp_avg_sq, T& max_exp_avg_sq, const AdamHyper& h) {
-    if (h.decoupled_weight_decay) w *= T(1 - h.lr * h.weight_decay);
-    else g += T(h.weight_decay) * w;
-    exp_avg = T(h.beta1) * exp_avg + T(1 - h.beta1) * g;
-    exp_avg_sq = T(h.beta2) * exp_avg_sq + T(1 - h.beta2) * g * g;
+struct AdamStep {
+    T decay, weight_decay, beta1, one_minus_beta1, beta2, one_minus_beta2, sqrt_bias_correction2, eps, step_size;
+    bool decoupled_weight_decay, amsgrad;
+};
+template <typename T>
+KILN_HD AdamStep<T> adam_step_constants(const AdamHyper& h) {
+    return {T(1 - h.lr * h.weight_decay), T(h.weight_decay), T(h.beta1), T(1 - h.beta1), T(h.beta2), T(1 - h.beta2),
+            T(std::sqrt(h.bias_correction2)), T(h.eps), T(h.lr / h.bias_correction1), h.decoupled_weight_decay,
+            h.amsgrad};
+}
+template <typename T>
+KILN_HD void adam_update(T& w, T g, T& exp_avg, T& exp_avg_sq, T& max_exp_avg_sq, const AdamStep<T>& c) {
+    if (c.decoupled_weight_decay) w *= c.decay;
+    else g += c.weight_decay * w;
+    exp_avg = c.beta1 * exp_avg + c.one_minus_beta1 * g;
+    exp_avg_sq = c.beta2 * exp_avg_sq + c.one_minus_beta2 * g * g;
     T second_moment = exp_avg_sq;
-    if (h.amsgrad) {
+    if (c.amsgrad) {
         max_exp_avg_sq = max_exp_avg_sq > exp_avg_sq ? max_exp_avg_sq : exp_avg_sq;
         second_moment = max_exp_avg_sq;
     }
-    const T denominator = std::sqrt(second_moment) / T(std::sqrt(h.bias_correction2)) + T(h.eps);
-    w -= T(h.lr / h.bias_correction1) * exp_avg / denominator;
+    const T denominator = std::sqrt(second_moment) / c.sqrt_bias_correction2 + c.eps;
+    w -= c.step_size * exp_avg / denominator;
+}
+template <typename T>
+KILN_HD void adam_update(T& w, T g, T& exp_avg, T& exp_avg_sq, T& max_exp_avg_sq, const AdamHyper& h) {
+    adam_update(w, g, exp_avg, exp_avg_sq, max_exp_avg_sq, adam_step_constants<T>(h));
 }
 
 // Lion (Chen et al. 2023, "Symbolic Discovery of Optimization Algorithms"):

@@ -1,5 +1,7 @@
 #include "kernels/cpu/optim.h"
 
+#include <type_traits>
+
 #include "kernels/cpu/strided.h"
 
 namespace kiln::cpu {
@@ -35,10 +37,23 @@ void rmsprop_step(T* w, const T* g, T* square_avg, T* grad_avg, T* momentum_buff
 template <typename T>
 void adam_step(T* w, const T* g, T* exp_avg, T* exp_avg_sq, T* max_exp_avg_sq, int64_t count,
                const math::AdamHyper& hyper) {
-#pragma omp parallel for if (count >= parallel_grain)
-    for (int64_t i = 0; i < count; ++i) {
-        T unused = 0;
-        math::adam_update(w[i], g[i], exp_avg[i], exp_avg_sq[i], max_exp_avg_sq ? max_exp_avg_sq[i] : unused, hyper);
+    const math::AdamStep<T> step = math::adam_step_constants<T>(hyper);
+    // one vector loop per case (the flags are constants of the step)
+    auto run = [&](auto decoupled, auto amsgrad) {
+        math::AdamStep<T> c = step;
+        c.decoupled_weight_decay = decoupled, c.amsgrad = amsgrad;
+#pragma omp parallel for simd if (count >= parallel_grain)
+        for (int64_t i = 0; i < count; ++i) {
+            T unused = 0;
+            math::adam_update(w[i], g[i], exp_avg[i], exp_avg_sq[i], amsgrad ? max_exp_avg_sq[i] : unused, c);
+        }
+    };
+    if (step.decoupled_weight_decay) {
+        if (step.amsgrad) run(std::true_type{}, std::true_type{});
+        else run(std::true_type{}, std::false_type{});
+    } else {
+        if (step.amsgrad) run(std::false_type{}, std::true_type{});
+        else run(std::false_type{}, std::false_type{});
     }
 }
 

@@ -170,30 +170,56 @@ const T* output_columns(T* gathered, const T* dy, int64_t n0, int64_t count, int
     return gathered;
 }
 
-// The epilogue (inference: eval batch norm + activation) over `planes`
-// consecutive output planes of y starting at output channel `channel`, in
-// place: y = act(y scale + shift), batch_norm's forward formula. Compiled
-// once per activation so each plane is a plain vector loop.
+// The epilogue (inference: eval batch norm + activation), batch_norm's
+// forward formula: to[l] = act(from[l] scale + shift) for one output
+// channel's values (to may be from). Compiled once per activation so each
+// span is a plain vector loop.
 template <math::BatchNormActivation A, typename T>
-void epilogue_planes(T* y, int64_t channel, int64_t planes, int64_t plane_size, const math::BatchNormEpilogue<T>& e) {
-    for (int64_t o = 0; o < planes; ++o) {
-        const math::BatchNormAffine<T> affine = math::batch_norm_affine(e.mean, e.rstd, e.weight, e.bias, channel + o);
-        T* plane = y + o * plane_size;
-        for (int64_t l = 0; l < plane_size; ++l)
-            plane[l] = math::batch_norm_activate(A, plane[l] * affine.scale + affine.shift);
+void epilogue_span(T* to, const T* from, int64_t count, const math::BatchNormAffine<T>& affine) {
+    for (int64_t l = 0; l < count; ++l) to[l] = math::batch_norm_activate(A, from[l] * affine.scale + affine.shift);
+}
+
+// Calls fn(std::integral_constant<BatchNormActivation, a>) for the run-time activation.
+template <typename Fn>
+void with_activation(math::BatchNormActivation activation, Fn&& fn) {
+    using math::BatchNormActivation;
+    switch (activation) {
+        case BatchNormActivation::none: return fn(std::integral_constant<BatchNormActivation, BatchNormActivation::none>{});
+        case BatchNormActivation::relu: return fn(std::integral_constant<BatchNormActivation, BatchNormActivation::relu>{});
+        case BatchNormActivation::relu6:
+            return fn(std::integral_constant<BatchNormActivation, BatchNormActivation::relu6>{});
     }
 }
+
+// The epilogue over `planes` consecutive output planes of y starting at
+// output channel `channel`, in place (nothing without one).
 template <typename T>
 void apply_epilogue(T* y, int64_t channel, int64_t planes, int64_t plane_size, const math::BatchNormEpilogue<T>& e) {
     if (!e) return;
-    switch (e.activation) {
-        case math::BatchNormActivation::none:
-            return epilogue_planes<math::BatchNormActivation::none>(y, channel, planes, plane_size, e);
-        case math::BatchNormActivation::relu:
-            return epilogue_planes<math::BatchNormActivation::relu>(y, channel, planes, plane_size, e);
-        case math::BatchNormActivation::relu6:
-            return epilogue_planes<math::BatchNormActivation::relu6>(y, channel, planes, plane_size, e);
+    with_activation(e.activation, [&](auto activation) {
+        for (int64_t o = 0; o < planes; ++o) {
+            T* plane = y + o * plane_size;
+            epilogue_span<decltype(activation)::value>(
+                plane, plane, plane_size, math::batch_norm_affine(e.mean, e.rstd, e.weight, e.bias, channel + o));
+        }
+    });
+}
+
+// Output channel `channel`'s plane y [rows, width] from rows `pitch` apart
+// (the wide rows of the depthwise and direct kernels): copied, with the
+// epilogue applied on the way when there is one (one pass, not two).
+template <typename T>
+void store_rows(T* y, const T* from, int64_t rows, int64_t width, int64_t pitch, int64_t channel,
+                const math::BatchNormEpilogue<T>& e) {
+    if (!e) {
+        for (int64_t r = 0; r < rows; ++r) std::copy(from + r * pitch, from + r * pitch + width, y + r * width);
+        return;
     }
+    const math::BatchNormAffine<T> affine = math::batch_norm_affine(e.mean, e.rstd, e.weight, e.bias, channel);
+    with_activation(e.activation, [&](auto activation) {
+        for (int64_t r = 0; r < rows; ++r)
+            epilogue_span<decltype(activation)::value>(y + r * width, from + r * pitch, width, affine);
+    });
 }
 
 template <typename T>
@@ -339,9 +365,13 @@ int64_t depthwise_slot_size(const Conv2dShape& s) {
 
 template <typename T>
 void pad_plane(T* padded, const T* plane, const Conv2dShape& s, const DepthwisePlanes& d) {
-    std::fill(padded, padded + d.padded, T(0));
-    for (int64_t h = 0; h < s.height; ++h)
-        std::copy(plane + h * s.width, plane + (h + 1) * s.width, padded + (h + s.pad_h) * d.padded_w + s.pad_w);
+    std::fill(padded, padded + s.pad_h * d.padded_w + s.pad_w, T(0));  // top rows, first left border
+    for (int64_t h = 0; h < s.height; ++h) {
+        T* row = padded + (h + s.pad_h) * d.padded_w + s.pad_w;
+        std::copy(plane + h * s.width, plane + (h + 1) * s.width, row);
+        std::fill(row + s.width, row + d.padded_w, T(0));  // right border and the next row's left border
+    }
+    std::fill(padded + (s.height + s.pad_h) * d.padded_w + s.pad_w, padded + d.padded, T(0));
 }
 
 // Offset in P of tap (i, j)
@@ -391,14 +421,13 @@ void depthwise_forward(T* y, const T* x, const T* w, const T* b, const Conv2dSha
                     for (int64_t j = 0; j < 3; ++j) offset[i * 3 + j] = tap_offset(s, d, i, j);
                 if (d.unit_stride) {
                     accumulate_taps<9, 1>(wide, d.flat, padded, offset, wo, bias);
-                    for (int64_t oh = 0; oh < s.out_h; ++oh)
-                        std::copy(wide + oh * d.padded_w, wide + oh * d.padded_w + s.out_w, yo + oh * s.out_w);
+                    store_rows(yo, wide, s.out_h, s.out_w, d.padded_w, o, epilogue);
                 } else {
                     for (int64_t oh = 0; oh < s.out_h; ++oh)
                         accumulate_taps<9, 2>(yo + oh * s.out_w, s.out_w, padded + oh * 2 * d.padded_w, offset, wo,
                                               bias);
+                    apply_epilogue(yo, o, 1, z.out_plane, epilogue);
                 }
-                apply_epilogue(yo, o, 1, z.out_plane, epilogue);
                 continue;
             }
             if (d.unit_stride) {
@@ -409,9 +438,7 @@ void depthwise_forward(T* y, const T* x, const T* w, const T* b, const Conv2dSha
                         const T* in = padded + tap_offset(s, d, i, j);
                         for (int64_t q = 0; q < d.flat; ++q) wide[q] += weight * in[q];
                     }
-                for (int64_t oh = 0; oh < s.out_h; ++oh)
-                    std::copy(wide + oh * d.padded_w, wide + oh * d.padded_w + s.out_w, yo + oh * s.out_w);
-                apply_epilogue(yo, o, 1, z.out_plane, epilogue);
+                store_rows(yo, wide, s.out_h, s.out_w, d.padded_w, o, epilogue);
                 continue;
             }
             std::fill(yo, yo + z.out_plane, bias);

@@ -832,6 +832,43 @@ void direct_planes(float* y, const float* padded, const float* w, const float* b
 // The spare block of direct_planes: R rows of channels x taps weights.
 int64_t spare_weights(const DirectPass& d) { return direct_rows * d.channels * d.taps(); }
 
+#if defined(__AVX512F__)
+// GCC 12 warns inside its own unpack intrinsics (their _mm512_undefined_ps
+// pass-through operand; GCC bug 105593).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+// to[j ld_to + k] = from[k ld_from + j] for k < 16 (zero for k >= rows) and
+// j < columns: a 16 x 16 block (fewer columns at the end of a row) transposed
+// in registers (unpack 32-bit, unpack 64-bit, then 128-bit lane shuffles).
+void transpose_block(float* to, int64_t ld_to, const float* from, int64_t ld_from, int64_t rows, int64_t columns) {
+    const __mmask16 valid = __mmask16((1u << columns) - 1);
+    __m512 r[16], t[16];
+    for (int k = 0; k < 16; ++k) r[k] = k < rows ? _mm512_maskz_loadu_ps(valid, from + k * ld_from) : _mm512_setzero_ps();
+    for (int k = 0; k < 16; k += 2) {  // pairs of rows interleaved
+        t[k] = _mm512_unpacklo_ps(r[k], r[k + 1]);
+        t[k + 1] = _mm512_unpackhi_ps(r[k], r[k + 1]);
+    }
+    for (int k = 0; k < 16; k += 4) {  // then pairs of those, 64 bits at a time
+        r[k] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[k]), _mm512_castps_pd(t[k + 2])));
+        r[k + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[k]), _mm512_castps_pd(t[k + 2])));
+        r[k + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[k + 1]), _mm512_castps_pd(t[k + 3])));
+        r[k + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[k + 1]), _mm512_castps_pd(t[k + 3])));
+    }
+    // r[4 g + i] now holds, in 128-bit lane L, rows 4 g..4 g + 3 of column 4 L + i
+    for (int i = 0; i < 4; ++i) {
+        const __m512 a = _mm512_shuffle_f32x4(r[i], r[4 + i], 0x88), b = _mm512_shuffle_f32x4(r[i], r[4 + i], 0xdd);
+        const __m512 c = _mm512_shuffle_f32x4(r[8 + i], r[12 + i], 0x88), e = _mm512_shuffle_f32x4(r[8 + i], r[12 + i], 0xdd);
+        t[i] = _mm512_shuffle_f32x4(a, c, 0x88);       // column i
+        t[8 + i] = _mm512_shuffle_f32x4(a, c, 0xdd);   // column 8 + i
+        t[4 + i] = _mm512_shuffle_f32x4(b, e, 0x88);   // column 4 + i
+        t[12 + i] = _mm512_shuffle_f32x4(b, e, 0xdd);  // column 12 + i
+    }
+    for (int j = 0; j < columns; ++j) _mm512_storeu_ps(to + j * ld_to, t[j]);
+}
+#pragma GCC diagnostic pop
+#endif
+
 // Images per chunk of the weight gradient: its padded inputs and dy^T
 // (about 1.5 MiB) stay in a core's 2 MiB L2 while every task reads them.
 int64_t weight_chunk_images(const DirectPass& d) {
@@ -899,24 +936,21 @@ void direct_backward_weight(float* dw, const float* dy, const float* x, const Co
         float* padded = workspace;
         float* dy_t = padded + c.padded_inputs();
         pad_direct_inputs(padded, x + n0 * d.channels * d.height * d.width, c);
-        // dy^T in blocks of 16 output channels x 16 columns, so reads and writes stay in a few lines
-        const int64_t output_groups = (d.outputs + 15) / 16;
+        // dy^T: 16 output channels x up to 16 columns at a time, transposed in registers
+        const int64_t output_groups = outputs_padded / 16;
 #pragma omp for schedule(static)
         for (int64_t job = 0; job < c.batch * output_groups; ++job) {
             const int64_t n = job / output_groups, o0 = job % output_groups * 16;
-            const int64_t o1 = o0 + 16 <= d.outputs ? o0 + 16 : outputs_padded;  // the last group zeroes the padding lanes
-            float* to = dy_t + n * positions * outputs_padded;
-            const float* from = dy + (n0 + n) * d.outputs * out_plane;
-            for (int64_t q = 0; q < positions; ++q)  // zeros where no dy lands: extra columns, padding lanes
-                if (q % wq >= d.out_w)
-                    std::fill(to + q * outputs_padded + o0, to + q * outputs_padded + o1, 0.0f);
-                else if (o1 > d.outputs)
-                    std::fill(to + q * outputs_padded + d.outputs, to + q * outputs_padded + o1, 0.0f);
-            for (int64_t oh = 0; oh < d.out_h; ++oh)
+            const int64_t rows = std::min<int64_t>(16, d.outputs - o0);  // the others are zero lanes
+            float* to = dy_t + n * positions * outputs_padded + o0;
+            const float* from = dy + ((n0 + n) * d.outputs + o0) * out_plane;
+            for (int64_t oh = 0; oh < d.out_h; ++oh) {
                 for (int64_t w0 = 0; w0 < d.out_w; w0 += 16)
-                    for (int64_t o = o0; o < std::min(o0 + 16, d.outputs); ++o)
-                        for (int64_t ow = w0; ow < std::min(w0 + 16, d.out_w); ++ow)
-                            to[(oh * wq + ow) * outputs_padded + o] = from[o * out_plane + oh * d.out_w + ow];
+                    transpose_block(to + (oh * wq + w0) * outputs_padded, outputs_padded, from + oh * d.out_w + w0,
+                                    out_plane, rows, std::min<int64_t>(16, d.out_w - w0));
+                for (int64_t ow = d.out_w; ow < wq; ++ow)  // the extra columns
+                    std::fill(to + (oh * wq + ow) * outputs_padded, to + (oh * wq + ow) * outputs_padded + 16, 0.0f);
+            }
         }
 #pragma omp for schedule(static)
         for (int64_t task = 0; task < tasks; ++task) {

@@ -22,7 +22,8 @@ PyTorch variants (all with torch.set_num_threads = OMP_NUM_THREADS, oneDNN on):
             channels_last (each run in its own process, the faster kept), and
             for inference TorchScript trace + freeze + optimize_for_inference
             (which folds batch norm into the convolutions and picks oneDNN's
-            blocked layout) when that works.
+            blocked layout) when that works; for batch-1 latency also each
+            layout on one thread (the faster kept, marked +1thread).
 """
 import argparse
 import csv
@@ -123,6 +124,8 @@ def worker(args):
     model = model.to(memory_format=memory_format)
     x = x.contiguous(memory_format=memory_format)
     how = "channels_last" if args.channels_last else "nchw"
+    if torch.get_num_threads() == 1 and os.environ.get("KILN_BENCH_ONE_THREAD"):
+        how += "+1thread"
     times = []
     if args.mode == "train":
         model.train()
@@ -183,6 +186,7 @@ def driver(args):
     best_env = dict(env)
     if os.path.exists(JEMALLOC):
         best_env["LD_PRELOAD"] = JEMALLOC
+    one_thread_env = dict(best_env, OMP_NUM_THREADS="1", KILN_BENCH_ONE_THREAD="1")
     # torch is not imported here: the driver stays small (its children start as forks of it)
     probe = subprocess.run([sys.executable, "-c", "import torch, torchvision; print(torch.__version__)"],
                            capture_output=True, text=True)
@@ -211,6 +215,12 @@ def driver(args):
                 for layout in ([], ["--channels-last"]):
                     best = better(best, run_line(me + ["--model", model, "--mode", mode, "--variant", "best"]
                                                  + layout + script, best_env))
+                if mode == "latency" and threads != "1":
+                    # a single image: waking a second thread for each op can cost more than it saves
+                    # (with OMP_WAIT_POLICY=passive), so PyTorch at its best may be one thread
+                    for layout in ([], ["--channels-last"]):
+                        best = better(best, run_line(me + ["--model", model, "--mode", mode, "--variant", "best"]
+                                                     + layout + script, one_thread_env))
             rows.append((model, mode, kiln, default, best, before))
             was = f" (baseline {before['value']:.2f})" if before else ""
             print(f"  {model} {mode}: kiln {kiln['value']:.2f}{was} {kiln['unit']}, torch default "

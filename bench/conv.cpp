@@ -107,7 +107,7 @@ int main(int argc, char** argv) {
         const kiln::cpu::Conv2dShape shape{batch,    l.in_channels, l.size,  l.size,  l.out_channels, l.kernel,
                                            l.kernel, l.groups,      l.stride, l.stride, padding,        padding,
                                            1,        1,             out_size, out_size};
-        const char* algorithm = kiln::cpu::conv2d_algorithm_name(kiln::cpu::conv2d_algorithm(shape));
+        const char* algorithm = kiln::cpu::conv2d_cpu_algorithm_name<float>(shape, kiln::math::Conv2dPass::forward);
         if (csv) {
             std::printf("%s,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%s,%.6f,%.4f,%.4f\n", l.name,
                         (long long)l.in_channels, (long long)l.size, (long long)l.out_channels, (long long)l.kernel,

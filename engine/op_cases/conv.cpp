@@ -45,25 +45,25 @@ void add_conv(std::vector<OpCase>& cases, std::vector<ErrorCase>& errors) {
                      {{1, 4, 9, 9}, {5, 4, 3, 3}, {5}}, conv(options({1, 1}, {1, 1}))});
     cases.push_back({"conv2d", "stride 2, dilation 2, groups 2, padding 2, batch 1, odd 9x7",
                      {{1, 4, 9, 7}, {4, 2, 3, 3}, {4}}, conv(options({2, 2}, {2, 2}, {2, 2}, 2))});
-    // float32, stride 1, one group, W_out >= 8: the direct AVX-512 path (in
-    // float64 the gradcheck goes through im2col; the float32 check compares).
+    // float32, one group, W_out >= 8, C_in taps >= 64: the direct AVX-512 path
+    // (in float64 the gradcheck goes through im2col; the float32 check compares).
     // Tiles of 48 positions on rows of width Wp; the shapes below end on a
     // 3-, 2- and 1-vector tile, and C_out 11 / C_in 17 leave partial blocks of 8.
     cases.push_back({"conv2d", "direct: 3x3, padding 1, bias, 11 outputs, odd 9x13, batch 1",
-                     {{1, 3, 9, 13}, {11, 3, 3, 3}, {11}}, conv(options({1, 1}, {1, 1}))});
+                     {{1, 8, 9, 13}, {11, 8, 3, 3}, {11}}, conv(options({1, 1}, {1, 1}))});
     cases.push_back({"conv2d", "direct: 3x3, padding 1, 17 inputs, 7x9 image, batch 2",
                      {{2, 17, 7, 9}, {5, 17, 3, 3}}, conv(options({1, 1}, {1, 1}))});
     cases.push_back({"conv2d", "direct: 3x3, no padding, 12x10 image, bias, batch 3",
-                     {{3, 2, 12, 10}, {9, 2, 3, 3}, {9}}, conv(options({1, 1}, {0, 0}))});
+                     {{3, 8, 12, 10}, {9, 8, 3, 3}, {9}}, conv(options({1, 1}, {0, 0}))});
     cases.push_back({"conv2d", "direct: 5x3 kernel, dilation (2, 1), padding (3, 1), 8x17",
-                     {{2, 3, 8, 17}, {4, 3, 5, 3}, {4}}, conv(options({1, 1}, {3, 1}, {2, 1}))});
+                     {{2, 5, 8, 17}, {4, 5, 5, 3}, {4}}, conv(options({1, 1}, {3, 1}, {2, 1}))});
     // strided (stride phases; forward and weight gradient direct, input gradient im2col)
     cases.push_back({"conv2d", "direct: 7x7 stride 2, padding 3, 3 inputs, 9 outputs, 19x21, batch 2",
                      {{2, 3, 19, 21}, {9, 3, 7, 7}, {9}}, conv(options({2, 2}, {3, 3}))});
     cases.push_back({"conv2d", "direct: 3x3 stride 2, dilation 2, padding 2, 20x20, batch 1",
-                     {{1, 2, 20, 20}, {5, 2, 3, 3}}, conv(options({2, 2}, {2, 2}, {2, 2}))});
+                     {{1, 8, 20, 20}, {5, 8, 3, 3}}, conv(options({2, 2}, {2, 2}, {2, 2}))});
     cases.push_back({"conv2d", "direct: 1x5 kernel, stride (1, 2), padding (0, 2), 33 outputs, 6x19",
-                     {{2, 5, 6, 19}, {33, 5, 1, 5}, {33}}, conv(options({1, 2}, {0, 2}))});
+                     {{2, 13, 6, 19}, {33, 13, 1, 5}, {33}}, conv(options({1, 2}, {0, 2}))});
     cases.push_back({"conv2d", "non-contiguous (permuted) input",
                      {{1, 5, 4, 3}, {2, 3, 3, 3}},
                      [](const Inputs& x) { return conv2d(x[0].permute({0, 3, 1, 2}), x[1], Tensor(), {}); }});
@@ -150,7 +150,7 @@ void add_conv_batch_norm(std::vector<OpCase>& cases, std::vector<ErrorCase>& err
                      {{1, 3, 5, 7}, {4, 3, 3, 3}, {4}, {4}, {4}},
                      fused(options({1, 1}, {1, 1}), FusedActivation::none), {any, any, any, gamma, any}});
     cases.push_back({"conv2d_batch_norm", "relu, direct 3x3 (W_out >= 8), 10 outputs, batch 2",
-                     {{2, 3, 9, 11}, {10, 3, 3, 3}, {10}, {10}, {10}},
+                     {{2, 8, 9, 11}, {10, 8, 3, 3}, {10}, {10}, {10}},
                      fused(options({1, 1}, {1, 1}), FusedActivation::relu), {any, any, any, gamma, any}});
     cases.push_back({"conv2d_batch_norm", "relu, 3x3 stride 2, batch 2", {{2, 2, 5, 7}, {3, 2, 3, 3}, {3}, {3}, {3}},
                      fused(options({2, 2}, {0, 0}), FusedActivation::relu), {any, any, any, gamma, any}});

@@ -580,10 +580,14 @@ void depthwise_backward_weight(T* dw, const T* dy, const T* x, const Conv2dShape
 // Input gradient (stride 1): the same computation on dy padded by
 // d (k - 1) - p, with the kernel flipped and its two channel axes swapped:
 //   dx[c] += sum_{o, t} w[o, c, taps - 1 - t] Pdy_o[q + offset_t].
-// Weight gradient (stride 1, 9 taps): with dy on the flat axis too (zeros in
-// the extra columns), dw[o, c, t] += sum_{n, q} dy_o[q] P_c[q + offset_t]:
-// 3 output channels x 9 taps of one input channel summed in 27 vector
-// registers over all images and positions, then across each vector.
+// Weight gradient: with dy on the flat axis too, transposed to
+// dyT [q, C_out] (zeros in the extra columns),
+//   dw[o, c, t] += sum_{n, q} P_c[q + offset_t] dyT[q, o],
+// 16 output channels per vector: a task (64 or 32 output channels, 2 or 4
+// input channels, 3 taps of one kernel row) keeps 24 accumulators over all
+// positions, loading dyT vectors and broadcasting 12 input values per
+// position (no loads split across cache lines, no sums across lanes). The
+// images go in chunks whose padded inputs and dyT fit a core's L2.
 #if defined(__AVX512F__)
 constexpr bool have_direct = true;
 #else
@@ -594,13 +598,17 @@ constexpr int64_t direct_vectors = 3;  // V vectors of 16 positions per tile (at
 constexpr int64_t direct_width = 16 * direct_vectors;
 constexpr int64_t direct_slack = 2 * direct_width;  // zeros past the last plane that a tile may read
 
-// One group, float, a kernel larger than 1x1 and W_out >= 8: on smaller
-// planes half of each 16-wide vector (or of the positions of the weight
-// gradient's rows of width Wq) would be padding, and the GEMM path is faster
-// (measured: docs/benchmarks.md). The input gradient also needs stride 1 and
-// padding the flipped convolution can mirror (p <= d (k - 1)).
+// One group, float, a kernel larger than 1x1, W_out >= 8 and at least 64
+// (input channel, tap) steps per tile. On smaller planes half of each
+// 16-wide vector (or of the positions of the weight gradient's rows of width
+// Wq) would be padding, and with fewer steps (MobileNetV2's 3-channel 3x3
+// stem) a tile's store and copy outweigh its sums: the GEMM path was faster
+// there (measured: docs/benchmarks.md). The input gradient also needs stride
+// 1 and padding the flipped convolution can mirror (p <= d (k - 1)).
 bool direct_applies(const Conv2dShape& s, Conv2dPass pass) {
-    if (!have_direct || s.groups != 1 || s.out_w < 8 || s.kernel_h * s.kernel_w == 1) return false;
+    if (!have_direct || s.groups != 1 || s.out_w < 8 || s.kernel_h * s.kernel_w == 1 ||
+        s.in_channels * s.kernel_h * s.kernel_w < 64)
+        return false;
     if (pass != Conv2dPass::backward_input) return true;
     return s.stride_h == 1 && s.stride_w == 1 && s.pad_h <= s.dilation_h * (s.kernel_h - 1) &&
            s.pad_w <= s.dilation_w * (s.kernel_w - 1);
@@ -983,6 +991,12 @@ void direct_backward_weight(float* dw, const float* dy, const float* x, const Co
 }  // namespace
 
 template <typename T>
+const char* conv2d_cpu_algorithm_name(const Conv2dShape& s, Conv2dPass pass) {
+    if (std::is_same_v<T, float> && direct_applies(s, pass)) return "direct";
+    return conv2d_algorithm_name(conv2d_algorithm(s));
+}
+
+template <typename T>
 int64_t conv2d_workspace_size(const Conv2dShape& s, Conv2dPass pass) {
     if (std::is_same_v<T, float> && direct_applies(s, pass)) return direct_workspace_size(s, pass);
     const Conv2dAlgorithm algorithm = conv2d_algorithm(s);
@@ -1036,6 +1050,7 @@ void conv2d_backward_bias(T* db, const T* dy, const Conv2dShape& s) {
 }
 
 #define KILN_CONV(T)                                                                                          \
+    template const char* conv2d_cpu_algorithm_name<T>(const Conv2dShape&, Conv2dPass);                       \
     template int64_t conv2d_workspace_size<T>(const Conv2dShape&, Conv2dPass);                               \
     template void conv2d_forward<T>(T*, const T*, const T*, const T*, const Conv2dShape&, T*,                \
                                     const math::BatchNormEpilogue<T>&);                                     \

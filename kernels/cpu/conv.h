@@ -15,7 +15,7 @@
 //   db[o]                   += sum_{n, oh, ow} dy[n, o, oh, ow]
 // Every backward kernel ADDS into its (zero-initialised, or not) output.
 //
-// Three algorithms, chosen by conv2d_algorithm():
+// Three algorithms, chosen by conv2d_algorithm(), and on the cpu a fourth:
 // - depthwise (groups == C_in > 1, so Cg = 1; any channel multiplier Og):
 //   direct loops, one plane per task. The task copies its input plane into a
 //   zero-padded plane, so no inner loop tests a bound; with stride 1 each
@@ -28,6 +28,14 @@
 //   y[n, g] [Og, L] = w_g [Og, Cg kH kW] @ col.  Backward: col = w_g^T @ dy[n, g]
 //   then col2im adds each row back to the pixels it came from (dx);
 //   dw_g += dy[n, g] @ col^T, summed over the images.
+// - direct (float, AVX-512 builds, one group, kernel > 1x1, W_out >= 8; the
+//   input gradient also stride 1): no im2col. Input planes padded (and split
+//   into stride phases) once; outputs on a flat axis of padded-width rows,
+//   Y_o[q] = sum_{c, t} w[o, c, t] P_c[q + offset_t], in register tiles of
+//   8 output channels x 48 positions; the input gradient is the same kernel
+//   on padded dy with the kernel flipped; the weight gradient keeps 16-64
+//   output channels in the vector lanes over dy transposed to [q, o].
+//   Details at the "direct" section of conv.cpp.
 // GEMM paths take the images in blocks of nb, chosen so that the GEMM has at
 // least 256 columns (nb L) when the batch allows: a thin per-image GEMM (L = 16
 // in ResNet-18's last stage at 128x128) runs far below BLAS's best, so nb
@@ -57,6 +65,11 @@ using math::conv2d_algorithm;
 using math::conv2d_algorithm_name;
 using math::Conv2dPass;
 using math::Conv2dShape;
+
+// The algorithm the cpu kernels run for `pass` in T: conv2d_algorithm_name's,
+// or "direct" (for reports such as bench_conv's).
+template <typename T>
+const char* conv2d_cpu_algorithm_name(const Conv2dShape& s, Conv2dPass pass);
 
 // Elements of T the workspace of `pass` needs (0 when none). Depends on the
 // OpenMP thread count of the calling context.

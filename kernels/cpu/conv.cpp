@@ -403,7 +403,7 @@ void depthwise_forward(T* y, const T* x, const T* w, const T* b, const Conv2dSha
     const DepthwisePlanes d = depthwise_planes(s);
     const int64_t taps = s.kernel_h * s.kernel_w, planes = s.batch * s.in_channels;
     const int64_t slot_size = depthwise_slot_size(s), threads = max_threads();  // one workspace slot per thread
-#pragma omp parallel for num_threads(threads) schedule(static) if (s.batch * s.out_channels * z.out_plane * taps >= parallel_macs)
+#pragma omp parallel for num_threads(threads) schedule(static) if (s.batch * s.out_channels * z.out_plane * taps >= parallel_depthwise_macs)
     for (int64_t p = 0; p < planes; ++p) {  // p = (n, c)
         const int64_t n = p / s.in_channels, c = p % s.in_channels;
         T* __restrict padded = workspace + omp_thread() * slot_size;
@@ -467,7 +467,7 @@ void depthwise_backward_input(T* dx, const T* dy, const T* w, const Conv2dShape&
     const DepthwisePlanes d = depthwise_planes(s);
     const int64_t taps = s.kernel_h * s.kernel_w, planes = s.batch * s.in_channels;
     const int64_t slot_size = depthwise_slot_size(s), threads = max_threads();  // one workspace slot per thread
-#pragma omp parallel for num_threads(threads) schedule(static) if (s.batch * s.out_channels * z.out_plane * taps >= parallel_macs)
+#pragma omp parallel for num_threads(threads) schedule(static) if (s.batch * s.out_channels * z.out_plane * taps >= parallel_depthwise_macs)
     for (int64_t p = 0; p < planes; ++p) {  // p = (n, c)
         const int64_t n = p / s.in_channels, c = p % s.in_channels;
         T* __restrict padded = workspace + omp_thread() * slot_size;  // gradient of P
@@ -519,7 +519,7 @@ void depthwise_backward_weight(T* dw, const T* dy, const T* x, const Conv2dShape
     const DepthwisePlanes d = depthwise_planes(s);
     const int64_t taps = s.kernel_h * s.kernel_w;
     const int64_t slot_size = depthwise_slot_size(s), threads = max_threads();  // one workspace slot per thread
-#pragma omp parallel for num_threads(threads) schedule(static) if (s.batch * s.out_channels * z.out_plane * taps >= parallel_macs)
+#pragma omp parallel for num_threads(threads) schedule(static) if (s.batch * s.out_channels * z.out_plane * taps >= parallel_depthwise_macs)
     for (int64_t o = 0; o < s.out_channels; ++o) {
         T* __restrict padded = workspace + omp_thread() * slot_size;
         T* __restrict wide = padded + d.padded;

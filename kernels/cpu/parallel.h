@@ -14,6 +14,11 @@ namespace kiln::cpu {
 // single small image (measured: resnet18 batch-1 latency 4.1 ms with its
 // convolutions on one thread, 5.7 ms with those over 4M multiply-adds on two).
 constexpr int64_t parallel_macs = int64_t(1) << 26;
+// The same for depthwise convolutions, which do 10-20x less arithmetic per
+// byte and per call overhead than a dense one: a MobileNetV2 depthwise layer
+// at training batch 32 (28M+ multiply-adds) splits, a batch-1 one (under 2M)
+// does not.
+constexpr int64_t parallel_depthwise_macs = int64_t(1) << 22;
 
 inline int64_t omp_threads() {
 #ifdef _OPENMP

@@ -335,6 +335,20 @@ void gemm_backward_weight(T* dw, const T* dy, const T* x, const Conv2dShape& s, 
     }
 }
 
+// padded [size] (rows of width padded_w) = plane [height, width] placed at
+// (pad_h, pad_w), zeros around it: only the border is written with zeros.
+template <typename T>
+void zero_pad(T* padded, const T* plane, int64_t height, int64_t width, int64_t pad_h, int64_t pad_w,
+              int64_t padded_w, int64_t size) {
+    std::fill(padded, padded + pad_h * padded_w + pad_w, T(0));  // top rows, first left border
+    for (int64_t h = 0; h < height; ++h) {
+        T* row = padded + (h + pad_h) * padded_w + pad_w;
+        std::copy(plane + h * width, plane + (h + 1) * width, row);
+        std::fill(row + width, row + padded_w, T(0));  // right border and the next row's left border
+    }
+    std::fill(padded + (height + pad_h) * padded_w + pad_w, padded + size, T(0));
+}
+
 // ---- depthwise: direct loops (groups == C_in, one input channel per group) ----
 // Output channel o reads input channel o / m, m = C_out / C_in the channel multiplier.
 // Each task first copies its input plane into a zero-padded plane P [Hp, Wp]
@@ -365,13 +379,7 @@ int64_t depthwise_slot_size(const Conv2dShape& s) {
 
 template <typename T>
 void pad_plane(T* padded, const T* plane, const Conv2dShape& s, const DepthwisePlanes& d) {
-    std::fill(padded, padded + s.pad_h * d.padded_w + s.pad_w, T(0));  // top rows, first left border
-    for (int64_t h = 0; h < s.height; ++h) {
-        T* row = padded + (h + s.pad_h) * d.padded_w + s.pad_w;
-        std::copy(plane + h * s.width, plane + (h + 1) * s.width, row);
-        std::fill(row + s.width, row + d.padded_w, T(0));  // right border and the next row's left border
-    }
-    std::fill(padded + (s.height + s.pad_h) * d.padded_w + s.pad_w, padded + d.padded, T(0));
+    zero_pad(padded, plane, s.height, s.width, s.pad_h, s.pad_w, d.padded_w, d.padded);
 }
 
 // Offset in P of tap (i, j)
@@ -628,6 +636,9 @@ struct DirectPass {
     int64_t plane() const { return stride_h * stride_w * phase(); }  // one channel's phases
     int64_t taps() const { return kernel_h * kernel_w; }
     int64_t flat() const { return (out_h - 1) * phase_w() + out_w; }  // positions q up to the last output
+    int64_t positions() const { return out_h * phase_w(); }           // whole rows of width Wq
+    int64_t outputs_padded() const { return (outputs + 15) / 16 * 16; }
+    int64_t transposed_gradient() const { return positions() * outputs_padded(); }  // dyT of one image
     int64_t padded_inputs() const { return (batch * channels * plane() + 15) / 16 * 16 + direct_slack; }  // whole vectors
     // In P_c: where tap t reads for q = 0.
     std::vector<int64_t> offsets() const {
@@ -674,15 +685,8 @@ void pad_direct_inputs(float* padded, const float* x, const DirectPass& d) {
     for (int64_t p = 0; p < planes; ++p) {
         const float* from = x + p * d.height * d.width;
         float* to = padded + p * plane;
-        if (d.stride_h == 1 && d.stride_w == 1) {  // rows copied whole
-            std::fill(to, to + d.pad_h * wq, 0.0f);
-            for (int64_t h = 0; h < d.height; ++h) {
-                float* row = to + (h + d.pad_h) * wq;
-                std::fill(row, row + d.pad_w, 0.0f);
-                std::copy(from + h * d.width, from + (h + 1) * d.width, row + d.pad_w);
-                std::fill(row + d.pad_w + d.width, row + wq, 0.0f);
-            }
-            std::fill(to + (d.height + d.pad_h) * wq, to + plane, 0.0f);
+        if (d.stride_h == 1 && d.stride_w == 1) {  // one phase: rows copied whole
+            zero_pad(to, from, d.height, d.width, d.pad_h, d.pad_w, wq, plane);
             continue;
         }
         for (int64_t a = 0; a < d.stride_h; ++a)
@@ -880,7 +884,7 @@ void transpose_block(float* to, int64_t ld_to, const float* from, int64_t ld_fro
 // Images per chunk of the weight gradient: its padded inputs and dy^T
 // (about 1.5 MiB) stay in a core's 2 MiB L2 while every task reads them.
 int64_t weight_chunk_images(const DirectPass& d) {
-    const int64_t per_image = d.channels * d.plane() + d.out_h * d.phase_w() * ((d.outputs + 15) / 16 * 16);
+    const int64_t per_image = d.channels * d.plane() + d.transposed_gradient();
     return std::clamp<int64_t>(393216 / per_image, 1, std::max<int64_t>(d.batch, 1));
 }
 
@@ -893,7 +897,7 @@ int64_t direct_workspace_size(const Conv2dShape& s, Conv2dPass pass) {
     DirectPass d = direct_forward_pass(s);
     if (pass == Conv2dPass::forward) return d.padded_inputs() + spare_weights(d);
     d.batch = std::min(d.batch, weight_chunk_images(d));  // a chunk at a time
-    return d.padded_inputs() + d.batch * d.out_h * d.phase_w() * ((d.outputs + 15) / 16 * 16);
+    return d.padded_inputs() + d.batch * d.transposed_gradient();
 }
 
 void direct_forward(float* y, const float* x, const float* w, const float* b, const Conv2dShape& s, float* workspace,
@@ -917,7 +921,7 @@ void direct_backward_input(float* dx, const float* dy, const float* w, const Con
     }
 }
 
-// dw [C_out, C_in, kH, 3], a chunk of images at a time: the chunk's inputs
+// dw [C_out, C_in, kH, kW], a chunk of images at a time: the chunk's inputs
 // padded and dy transposed to dyT [n, H_out Wq, C_out padded to 16] (zeros
 // in the extra columns), then one task per (block of 64 or 32 output
 // channels, block of 2 or 4 input channels, kernel row) adds the chunk's
@@ -927,8 +931,8 @@ void direct_backward_input(float* dx, const float* dy, const float* w, const Con
 void direct_backward_weight(float* dw, const float* dy, const float* x, const Conv2dShape& s, float* workspace) {
 #if defined(__AVX512F__)
     const DirectPass d = direct_forward_pass(s);
-    const int64_t positions = d.out_h * d.phase_w(), wq = d.phase_w(), out_plane = d.out_h * d.out_w;
-    const int64_t outputs_padded = (d.outputs + 15) / 16 * 16, chunk = weight_chunk_images(d);
+    const int64_t positions = d.positions(), wq = d.phase_w(), out_plane = d.out_h * d.out_w;
+    const int64_t outputs_padded = d.outputs_padded(), chunk = weight_chunk_images(d);
     // 64 output channels x 2 input channels per task where C_out allows, else 32 x 4 (or 16 x 4 at the end)
     const int64_t block_outputs = outputs_padded >= 64 ? 64 : 32, block_channels = 24 / 3 / (block_outputs / 16);
     const int64_t output_blocks = (d.outputs + block_outputs - 1) / block_outputs;

@@ -1,16 +1,16 @@
 #include "kernels/cpu/batch_norm.h"
 
 #include "kernels/common/batch_norm.h"
+#include "kernels/cpu/plane_sum.h"
 #include "kernels/cpu/strided.h"
 
 namespace kiln::cpu {
 
 // Sums over a channel accumulate in double: a channel of a 64 x 112 x 112 batch has 800 000 values.
-// Each sum over a plane is an `omp simd` reduction (8 double partial sums in a
-// vector register, added at the end): written as one running double, the sum
-// waits for the previous add on every element (4 cycles each), which made the
-// statistics and the backward sums about a fifth of MobileNetV2's training
-// step; the partial sums change only the order of double additions.
+// Each sum over a plane keeps 8 partial sums (add_plane_sums, in an order
+// fixed by the source): written as one running double, the sum waits for the
+// previous add on every element (4 cycles each), which made the statistics
+// and the backward sums about a fifth of MobileNetV2's training step.
 
 template <typename T>
 void batch_norm_batch_statistics(T* mean, T* rstd, T* running_mean, T* running_var, const T* x, int64_t N, int64_t C,
@@ -18,23 +18,21 @@ void batch_norm_batch_statistics(T* mean, T* rstd, T* running_mean, T* running_v
     const int64_t m = N * S;
 #pragma omp parallel for if (N * C * S >= parallel_grain)
     for (int64_t c = 0; c < C; ++c) {
-        double total = 0;
+        double total[1] = {0};
         for (int64_t n = 0; n < N; ++n) {
             const T* plane = x + (n * C + c) * S;
-#pragma omp simd reduction(+ : total)
-            for (int64_t s = 0; s < S; ++s) total += plane[s];
+            add_plane_sums(total, S, [&](int64_t s, double* value) { value[0] = plane[s]; });
         }
-        const double channel_mean = total / double(m);
-        double squares = 0;  // two passes: sum (x - mean)^2 does not cancel like sum x^2 - m mean^2
+        const double channel_mean = total[0] / double(m);
+        double squares[1] = {0};  // two passes: sum (x - mean)^2 does not cancel like sum x^2 - m mean^2
         for (int64_t n = 0; n < N; ++n) {
             const T* plane = x + (n * C + c) * S;
-#pragma omp simd reduction(+ : squares)
-            for (int64_t s = 0; s < S; ++s) {
+            add_plane_sums(squares, S, [&](int64_t s, double* value) {
                 const double d = plane[s] - channel_mean;
-                squares += d * d;
-            }
+                value[0] = d * d;
+            });
         }
-        const double variance = squares / double(m);  // biased: what the batch is normalised with
+        const double variance = squares[0] / double(m);  // biased: what the batch is normalised with
         math::store_batch_statistics(c, channel_mean, variance, m, momentum, eps, mean, rstd, running_mean, running_var);
     }
 }
@@ -80,17 +78,17 @@ void backward_channels(T* dx, T* dweight, T* dbias, const T* dy, const T* x, con
     for (int64_t c = 0; c < C; ++c) {
         const double gamma = weight ? double(weight[c]) : 1.0, r = double(rstd[c]), mu = double(mean[c]);
         // sum dz and sum dz * xhat: the parameter gradients, and (times gamma) the training terms
-        double sum_dz = 0, sum_dz_xhat = 0;
+        double sums[2] = {0, 0};  // sum dz, sum dz xhat
         for (int64_t n = 0; n < N; ++n) {
             const int64_t plane = (n * C + c) * S;
-#pragma omp simd reduction(+ : sum_dz, sum_dz_xhat)
-            for (int64_t s = 0; s < S; ++s) {
+            add_plane_sums(sums, S, [&](int64_t s, double* value) {
                 const int64_t i = plane + s;
                 const T dz = activation_gradient<A>(dy, y, i);
-                sum_dz += dz;
-                sum_dz_xhat += dz * (x[i] - mu) * r;
-            }
+                value[0] = dz;
+                value[1] = dz * (x[i] - mu) * r;
+            });
         }
+        const double sum_dz = sums[0], sum_dz_xhat = sums[1];
         if (dweight) dweight[c] += T(sum_dz_xhat);
         if (dbias) dbias[c] += T(sum_dz);
         if (!dx) continue;

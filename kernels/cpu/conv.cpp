@@ -5,12 +5,11 @@
 #include <type_traits>
 #include <vector>
 
-#if defined(__AVX512F__)
-#include <immintrin.h>
-#endif
+#include <unistd.h>
 
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/parallel.h"
+#include "kernels/cpu/simd.h"
 #include "kernels/cpu/strided.h"
 
 namespace kiln::cpu {
@@ -596,14 +595,13 @@ void depthwise_backward_weight(T* dw, const T* dy, const T* x, const Conv2dShape
 // positions, loading dyT vectors and broadcasting 12 input values per
 // position (no loads split across cache lines, no sums across lanes). The
 // images go in chunks whose padded inputs and dyT fit a core's L2.
-#if defined(__AVX512F__)
-constexpr bool have_direct = true;
-#else
-constexpr bool have_direct = false;
-#endif
-constexpr int64_t direct_rows = 8;     // R output channels per register tile
-constexpr int64_t direct_vectors = 3;  // V vectors of 16 positions per tile (at most)
-constexpr int64_t direct_width = 16 * direct_vectors;
+constexpr int64_t lanes = simd::lanes;
+// R output channels x V vectors of positions per register tile (V at most):
+// 8 x 3 with 32 vector registers (AVX-512), 4 x 3 with 16 (AVX2): R V
+// accumulators, V inputs and a broadcast weight fill the register file.
+constexpr int64_t direct_rows = simd::registers == 32 ? 8 : 4;
+constexpr int64_t direct_vectors = 3;
+constexpr int64_t direct_width = lanes * direct_vectors;
 constexpr int64_t direct_slack = 2 * direct_width;  // zeros past the last plane that a tile may read
 
 // One group, float, a kernel larger than 1x1, W_out >= 8 and at least 64
@@ -614,7 +612,7 @@ constexpr int64_t direct_slack = 2 * direct_width;  // zeros past the last plane
 // there (measured: docs/benchmarks.md). The input gradient also needs stride
 // 1 and padding the flipped convolution can mirror (p <= d (k - 1)).
 bool direct_applies(const Conv2dShape& s, Conv2dPass pass) {
-    if (!have_direct || s.groups != 1 || s.out_w < 8 || s.kernel_h * s.kernel_w == 1 ||
+    if (s.groups != 1 || s.out_w < 8 || s.kernel_h * s.kernel_w == 1 ||
         s.in_channels * s.kernel_h * s.kernel_w < 64)
         return false;
     if (pass != Conv2dPass::backward_input) return true;
@@ -637,9 +635,9 @@ struct DirectPass {
     int64_t taps() const { return kernel_h * kernel_w; }
     int64_t flat() const { return (out_h - 1) * phase_w() + out_w; }  // positions q up to the last output
     int64_t positions() const { return out_h * phase_w(); }           // whole rows of width Wq
-    int64_t outputs_padded() const { return (outputs + 15) / 16 * 16; }
+    int64_t outputs_padded() const { return (outputs + lanes - 1) / lanes * lanes; }
     int64_t transposed_gradient() const { return positions() * outputs_padded(); }  // dyT of one image
-    int64_t padded_inputs() const { return (batch * channels * plane() + 15) / 16 * 16 + direct_slack; }  // whole vectors
+    int64_t padded_inputs() const { return (batch * channels * plane() + lanes - 1) / lanes * lanes + direct_slack; }  // whole vectors
     // In P_c: where tap t reads for q = 0.
     std::vector<int64_t> offsets() const {
         std::vector<int64_t> offset;
@@ -703,79 +701,94 @@ void pad_direct_inputs(float* padded, const float* x, const DirectPass& d) {
     }
 }
 
-#if defined(__AVX512F__)
-// tile[r][16 v + l] = sum_{c, t} weight(r, c, t) in[c plane + offset[t] + 16 v + l]:
+// tile[r][lanes v + l] = sum_{c, t} weight(r, c, t) in[c plane + offset[t] + lanes v + l]:
 // R x V accumulators in registers over all (c, t).
 template <int V>
 void direct_tile(float* __restrict tile, const float* in, const float* weights, const DirectPass& d,
                  const int64_t* offset) {
     constexpr int R = int(direct_rows);
     const int64_t plane = d.plane(), taps = d.taps(), row = d.weight_row, tap = d.weight_tap;
-    __m512 acc[R][V];
+    simd::vec acc[R][V];
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r)
 #pragma GCC unroll 3
-        for (int v = 0; v < V; ++v) acc[r][v] = _mm512_setzero_ps();
+        for (int v = 0; v < V; ++v) acc[r][v] = simd::zero();
     for (int64_t c = 0; c < d.channels; ++c) {
         const float* pc = in + c * plane;
         const float* wc = weights + c * d.weight_channel;
         for (int64_t t = 0; t < taps; ++t) {
             const float* pt = pc + offset[t];
             const float* wt = wc + t * tap;
-            __m512 x[V];
+            simd::vec x[V];
 #pragma GCC unroll 3
-            for (int v = 0; v < V; ++v) x[v] = _mm512_loadu_ps(pt + 16 * v);
+            for (int v = 0; v < V; ++v) x[v] = simd::load(pt + lanes * v);
 #pragma GCC unroll 8
             for (int r = 0; r < R; ++r) {
-                const __m512 weight = _mm512_set1_ps(wt[r * row]);
+                const simd::vec weight = simd::broadcast(wt[r * row]);
 #pragma GCC unroll 3
-                for (int v = 0; v < V; ++v) acc[r][v] = _mm512_fmadd_ps(weight, x[v], acc[r][v]);
+                for (int v = 0; v < V; ++v) acc[r][v] = simd::fma(weight, x[v], acc[r][v]);
             }
         }
     }
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r)
 #pragma GCC unroll 3
-        for (int v = 0; v < V; ++v) _mm512_storeu_ps(tile + r * direct_width + 16 * v, acc[r][v]);
+        for (int v = 0; v < V; ++v) simd::store(tile + r * direct_width + lanes * v, acc[r][v]);
 }
 
 // sums[k][v] (k = (channel c < CB, tap j < 3) of 3 taps of one kernel row,
-// 16 output channels per vector v) = sum_{n, q} P_c[n][q + offset_j] dyT[n][q][16 v..]:
-// 3 CB V = 24 accumulators; each position loads V vectors of dy^T and
-// broadcasts 3 CB input values (no loads split across cache lines, no sums
-// across lanes).
+// `lanes` output channels per vector v) = sum_{n, q} P_c[n][q + offset_j] dyT[n][q][lanes v..]:
+// 3 CB V accumulators (24 with AVX-512, 12 with AVX2); each position loads V
+// vectors of dy^T and broadcasts 3 CB input values (no loads split across
+// cache lines, no sums across lanes).
 template <int CB, int V>
 void direct_weight_tile(float* __restrict sums, const float* dy_t, int64_t outputs_padded, const float* in,
                         const DirectPass& d, int64_t positions, const int64_t* tap_offset) {
     constexpr int K = 3 * CB;
-    __m512 acc[K][V];
+    simd::vec acc[K][V];
 #pragma GCC unroll 12
     for (int k = 0; k < K; ++k)
 #pragma GCC unroll 4
-        for (int v = 0; v < V; ++v) acc[k][v] = _mm512_setzero_ps();
+        for (int v = 0; v < V; ++v) acc[k][v] = simd::zero();
     const int64_t plane = d.plane(), in_image = d.channels * plane;
     const int64_t offset[3] = {tap_offset[0], tap_offset[1], tap_offset[2]};
     for (int64_t n = 0; n < d.batch; ++n) {
         const float* p = in + n * in_image;
         const float* g = dy_t + n * positions * outputs_padded;
         for (int64_t q = 0; q < positions; ++q) {
-            __m512 grad[V];
+            simd::vec grad[V];
 #pragma GCC unroll 4
-            for (int v = 0; v < V; ++v) grad[v] = _mm512_loadu_ps(g + q * outputs_padded + 16 * v);
+            for (int v = 0; v < V; ++v) grad[v] = simd::load(g + q * outputs_padded + lanes * v);
 #pragma GCC unroll 12
             for (int k = 0; k < K; ++k) {
-                const __m512 x = _mm512_set1_ps(p[(k / 3) * plane + q + offset[k % 3]]);
+                const simd::vec x = simd::broadcast(p[(k / 3) * plane + q + offset[k % 3]]);
 #pragma GCC unroll 4
-                for (int v = 0; v < V; ++v) acc[k][v] = _mm512_fmadd_ps(x, grad[v], acc[k][v]);
+                for (int v = 0; v < V; ++v) acc[k][v] = simd::fma(x, grad[v], acc[k][v]);
             }
         }
     }
 #pragma GCC unroll 12
     for (int k = 0; k < K; ++k)
 #pragma GCC unroll 4
-        for (int v = 0; v < V; ++v) _mm512_storeu_ps(sums + (k * V + v) * 16, acc[k][v]);
+        for (int v = 0; v < V; ++v) simd::store(sums + (k * V + v) * lanes, acc[k][v]);
 }
-#endif
+
+// The weight-gradient tile of `channels` (2 or 4) input channels and
+// `vectors` vectors of output channels, within the register budget.
+constexpr int weight_accumulators = simd::registers == 32 ? 24 : 12;
+void direct_weight_block(int64_t channels, int64_t vectors, float* sums, const float* dy_t, int64_t outputs_padded,
+                         const float* in, const DirectPass& d, int64_t positions, const int64_t* tap_offset) {
+    auto run = [&]<int CB, int V>() { direct_weight_tile<CB, V>(sums, dy_t, outputs_padded, in, d, positions, tap_offset); };
+    if constexpr (weight_accumulators == 24) {  // 2 x 1..4 or 4 x 1..2 (x 16 lanes)
+        if (channels == 4) return vectors == 2 ? run.operator()<4, 2>() : run.operator()<4, 1>();
+        if (vectors == 4) return run.operator()<2, 4>();
+        if (vectors == 3) return run.operator()<2, 3>();
+        return vectors == 2 ? run.operator()<2, 2>() : run.operator()<2, 1>();
+    } else {  // 2 x 1..2 or 4 x 1 (x 8 lanes)
+        if (channels == 4) return run.operator()<4, 1>();
+        return vectors == 2 ? run.operator()<2, 2>() : run.operator()<2, 1>();
+    }
+}
 
 // y (or dx with accumulate) [N, outputs, out_h, out_w] from the padded
 // inputs: one task per (image, block of R outputs), shared among the team. Each value is bias + the
@@ -783,7 +796,6 @@ void direct_weight_tile(float* __restrict sums, const float* dy_t, int64_t outpu
 // its weights from `spare`, a zero-padded copy of them with rows R apart.
 void direct_planes(float* y, const float* padded, const float* w, const float* bias, const DirectPass& d,
                    bool accumulate, float* spare, const math::BatchNormEpilogue<float>& epilogue) {
-#if defined(__AVX512F__)
     const int64_t wq = d.phase_w(), flat = d.flat(), taps = d.taps();
     const int64_t out_plane = d.out_h * d.out_w;
     const int64_t blocks = (d.outputs + direct_rows - 1) / direct_rows, full = d.outputs / direct_rows;
@@ -812,12 +824,12 @@ void direct_planes(float* y, const float* padded, const float* w, const float* b
         float* out = y + (n * d.outputs + o0) * out_plane;
         alignas(64) float tile[direct_rows * direct_width];
         for (int64_t q0 = 0; q0 < flat; q0 += direct_width) {
-            const int64_t vectors = std::min<int64_t>(direct_vectors, (flat - q0 + 15) / 16);
+            const int64_t vectors = std::min<int64_t>(direct_vectors, (flat - q0 + lanes - 1) / lanes);
             if (vectors == 3) direct_tile<3>(tile, in + q0, weights, pass, offset.data());
             else if (vectors == 2) direct_tile<2>(tile, in + q0, weights, pass, offset.data());
             else direct_tile<1>(tile, in + q0, weights, pass, offset.data());
             // the tile's positions [q0, q1) row by row, valid columns only
-            const int64_t q1 = std::min(flat, q0 + 16 * vectors);
+            const int64_t q1 = std::min(flat, q0 + lanes * vectors);
             for (int64_t q = q0; q < q1;) {
                 const int64_t oh = q / wq, ow = q % wq;
                 const int64_t end = std::min(q1 - q, wq - ow);  // to the row's end or the tile's
@@ -836,56 +848,28 @@ void direct_planes(float* y, const float* padded, const float* w, const float* b
         }
         apply_epilogue(out, o0, rows, out_plane, epilogue);
     }
-#else
-    (void)y, (void)padded, (void)w, (void)bias, (void)d, (void)accumulate, (void)spare, (void)epilogue;
-#endif
 }
 
 // The spare block of direct_planes: R rows of channels x taps weights.
 int64_t spare_weights(const DirectPass& d) { return direct_rows * d.channels * d.taps(); }
 
-#if defined(__AVX512F__)
-// GCC 12 warns inside its own unpack intrinsics (their _mm512_undefined_ps
-// pass-through operand; GCC bug 105593).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-// to[j ld_to + k] = from[k ld_from + j] for k < 16 (zero for k >= rows) and
-// j < columns: a 16 x 16 block (fewer columns at the end of a row) transposed
-// in registers (unpack 32-bit, unpack 64-bit, then 128-bit lane shuffles).
-void transpose_block(float* to, int64_t ld_to, const float* from, int64_t ld_from, int64_t rows, int64_t columns) {
-    const __mmask16 valid = __mmask16((1u << columns) - 1);
-    __m512 r[16], t[16];
-    for (int k = 0; k < 16; ++k) r[k] = k < rows ? _mm512_maskz_loadu_ps(valid, from + k * ld_from) : _mm512_setzero_ps();
-    for (int k = 0; k < 16; k += 2) {  // pairs of rows interleaved
-        t[k] = _mm512_unpacklo_ps(r[k], r[k + 1]);
-        t[k + 1] = _mm512_unpackhi_ps(r[k], r[k + 1]);
-    }
-    for (int k = 0; k < 16; k += 4) {  // then pairs of those, 64 bits at a time
-        r[k] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[k]), _mm512_castps_pd(t[k + 2])));
-        r[k + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[k]), _mm512_castps_pd(t[k + 2])));
-        r[k + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[k + 1]), _mm512_castps_pd(t[k + 3])));
-        r[k + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[k + 1]), _mm512_castps_pd(t[k + 3])));
-    }
-    // r[4 g + i] now holds, in 128-bit lane L, rows 4 g..4 g + 3 of column 4 L + i
-    for (int i = 0; i < 4; ++i) {
-        const __m512 a = _mm512_shuffle_f32x4(r[i], r[4 + i], 0x88), b = _mm512_shuffle_f32x4(r[i], r[4 + i], 0xdd);
-        const __m512 c = _mm512_shuffle_f32x4(r[8 + i], r[12 + i], 0x88), e = _mm512_shuffle_f32x4(r[8 + i], r[12 + i], 0xdd);
-        t[i] = _mm512_shuffle_f32x4(a, c, 0x88);       // column i
-        t[8 + i] = _mm512_shuffle_f32x4(a, c, 0xdd);   // column 8 + i
-        t[4 + i] = _mm512_shuffle_f32x4(b, e, 0x88);   // column 4 + i
-        t[12 + i] = _mm512_shuffle_f32x4(b, e, 0xdd);  // column 12 + i
-    }
-    for (int j = 0; j < columns; ++j) _mm512_storeu_ps(to + j * ld_to, t[j]);
-}
-#pragma GCC diagnostic pop
-#endif
 
-// Images per chunk of the weight gradient: its padded inputs and dy^T
-// (about 1.5 MiB) stay in a core's 2 MiB L2 while every task reads them.
+// A core's L2 in bytes (1 MiB when the system does not say).
+int64_t l2_bytes() {
+    static const int64_t bytes = [] {
+        const long size = sysconf(_SC_LEVEL2_CACHE_SIZE);
+        return size > 0 ? int64_t(size) : int64_t(1) << 20;
+    }();
+    return bytes;
+}
+
+// Images per chunk of the weight gradient: its padded inputs and dy^T fill
+// 3/4 of a core's L2 (1.5 of 2 MiB on the AVX-512 machine of
+// docs/benchmarks.md, 384 of 512 KiB on the AVX2 one) while every task reads them.
 int64_t weight_chunk_images(const DirectPass& d) {
     const int64_t per_image = d.channels * d.plane() + d.transposed_gradient();
-    return std::clamp<int64_t>(393216 / per_image, 1, std::max<int64_t>(d.batch, 1));
+    const int64_t budget = l2_bytes() * 3 / 4 / int64_t(sizeof(float));
+    return std::clamp<int64_t>(budget / per_image, 1, std::max<int64_t>(d.batch, 1));
 }
 
 // padded inputs, then the spare block of direct_planes or dy^T (direct_backward_weight)
@@ -929,12 +913,14 @@ void direct_backward_input(float* dx, const float* dy, const float* w, const Con
 // channels past C_in (the next image's, or the slack), and store only what
 // exists.
 void direct_backward_weight(float* dw, const float* dy, const float* x, const Conv2dShape& s, float* workspace) {
-#if defined(__AVX512F__)
     const DirectPass d = direct_forward_pass(s);
     const int64_t positions = d.positions(), wq = d.phase_w(), out_plane = d.out_h * d.out_w;
     const int64_t outputs_padded = d.outputs_padded(), chunk = weight_chunk_images(d);
-    // 64 output channels x 2 input channels per task where C_out allows, else 32 x 4 (or 16 x 4 at the end)
-    const int64_t block_outputs = outputs_padded >= 64 ? 64 : 32, block_channels = 24 / 3 / (block_outputs / 16);
+    // 2 input channels x the most output vectors (4 of 16 lanes with AVX-512, 2 of 8 with AVX2) per task
+    // where C_out allows, else 4 input channels x half as many (a partial last block has fewer vectors)
+    constexpr int64_t most_vectors = weight_accumulators / 6;
+    const int64_t block_vectors = outputs_padded >= most_vectors * lanes ? most_vectors : most_vectors / 2;
+    const int64_t block_outputs = block_vectors * lanes, block_channels = weight_accumulators / 3 / block_vectors;
     const int64_t output_blocks = (d.outputs + block_outputs - 1) / block_outputs;
     const int64_t channel_blocks = (d.channels + block_channels - 1) / block_channels;
     // and per kernel row i, 3 taps j0..j0 + 2 (a last group of 1 or 2 repeats its last tap, not stored)
@@ -948,20 +934,20 @@ void direct_backward_weight(float* dw, const float* dy, const float* x, const Co
         float* padded = workspace;
         float* dy_t = padded + c.padded_inputs();
         pad_direct_inputs(padded, x + n0 * d.channels * d.height * d.width, c);
-        // dy^T: 16 output channels x up to 16 columns at a time, transposed in registers
-        const int64_t output_groups = outputs_padded / 16;
+        // dy^T: `lanes` output channels x up to `lanes` columns at a time, transposed in registers
+        const int64_t output_groups = outputs_padded / lanes;
 #pragma omp for schedule(static)
         for (int64_t job = 0; job < c.batch * output_groups; ++job) {
-            const int64_t n = job / output_groups, o0 = job % output_groups * 16;
-            const int64_t rows = std::min<int64_t>(16, d.outputs - o0);  // the others are zero lanes
+            const int64_t n = job / output_groups, o0 = job % output_groups * lanes;
+            const int64_t rows = std::min(lanes, d.outputs - o0);  // the others are zero lanes
             float* to = dy_t + n * positions * outputs_padded + o0;
             const float* from = dy + ((n0 + n) * d.outputs + o0) * out_plane;
             for (int64_t oh = 0; oh < d.out_h; ++oh) {
-                for (int64_t w0 = 0; w0 < d.out_w; w0 += 16)
-                    transpose_block(to + (oh * wq + w0) * outputs_padded, outputs_padded, from + oh * d.out_w + w0,
-                                    out_plane, rows, std::min<int64_t>(16, d.out_w - w0));
+                for (int64_t w0 = 0; w0 < d.out_w; w0 += lanes)
+                    simd::transpose_block(to + (oh * wq + w0) * outputs_padded, outputs_padded,
+                                          from + oh * d.out_w + w0, out_plane, rows, std::min(lanes, d.out_w - w0));
                 for (int64_t ow = d.out_w; ow < wq; ++ow)  // the extra columns
-                    std::fill(to + (oh * wq + ow) * outputs_padded, to + (oh * wq + ow) * outputs_padded + 16, 0.0f);
+                    std::fill_n(to + (oh * wq + ow) * outputs_padded, lanes, 0.0f);
             }
         }
 #pragma omp for schedule(static)
@@ -969,27 +955,20 @@ void direct_backward_weight(float* dw, const float* dy, const float* x, const Co
             const int64_t j0 = task % groups * 3, i = task / groups % d.kernel_h;
             const int64_t c0 = task / groups / d.kernel_h % channel_blocks * block_channels;
             const int64_t o0 = task / groups / d.kernel_h / channel_blocks * block_outputs;
-            const int64_t vectors = std::min(block_outputs, outputs_padded - o0) / 16;
+            const int64_t vectors = std::min(block_outputs, outputs_padded - o0) / lanes;
             int64_t tap_offset[3];
             for (int64_t j = 0; j < 3; ++j) tap_offset[j] = offsets[size_t(i * d.kernel_w + std::min(j0 + j, d.kernel_w - 1))];
-            alignas(64) float sums[24 * 16];
-            const float* in = padded + c0 * d.plane();
-            const float* g = dy_t + o0;
-            if (vectors == 4) direct_weight_tile<2, 4>(sums, g, outputs_padded, in, c, positions, tap_offset);
-            else if (vectors == 3) direct_weight_tile<2, 3>(sums, g, outputs_padded, in, c, positions, tap_offset);
-            else if (vectors == 2) direct_weight_tile<4, 2>(sums, g, outputs_padded, in, c, positions, tap_offset);
-            else direct_weight_tile<4, 1>(sums, g, outputs_padded, in, c, positions, tap_offset);
+            alignas(64) float sums[weight_accumulators * lanes];
+            direct_weight_block(block_channels, vectors, sums, dy_t + o0, outputs_padded, padded + c0 * d.plane(), c,
+                                positions, tap_offset);
             for (int64_t k = 0; k < 3 * block_channels; ++k) {
                 const int64_t channel = c0 + k / 3, j = j0 + k % 3, t = i * d.kernel_w + j;
                 if (channel >= d.channels || j >= d.kernel_w) continue;
-                for (int64_t l = 0; l < std::min(16 * vectors, d.outputs - o0); ++l)
-                    dw[((o0 + l) * d.channels + channel) * taps + t] += sums[(k * vectors + l / 16) * 16 + l % 16];
+                for (int64_t l = 0; l < std::min(lanes * vectors, d.outputs - o0); ++l)
+                    dw[((o0 + l) * d.channels + channel) * taps + t] += sums[(k * vectors + l / lanes) * lanes + l % lanes];
             }
         }
     }
-#else
-    (void)dw, (void)dy, (void)x, (void)s, (void)workspace;
-#endif
 }
 
 }  // namespace

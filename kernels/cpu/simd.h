@@ -1,0 +1,48 @@
+#pragma once
+// The float vector of the direct convolution (kernels/cpu/conv.cpp): one
+// register of the widest FMA unit the build targets (-march=native in
+// Release builds), so one kernel source serves every x86 CPU:
+//   AVX-512F       16 lanes, 32 vector registers
+//   AVX2 + FMA      8 lanes, 16 vector registers (AMD Zen 1-3, older Intel)
+//   anything else   8 lanes of GCC's generic vectors (pairs of SSE registers:
+//                   correct everywhere, so sanitizer and Debug builds run the
+//                   same kernel; not meant to be fast)
+// Loads and stores are unaligned; `registers` sizes the kernels' register tiles.
+#include <cstdint>
+#include <cstring>
+
+#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
+#include <immintrin.h>
+#endif
+
+namespace kiln::cpu::simd {
+
+#if defined(__AVX512F__)
+constexpr int lanes = 16, registers = 32;
+using vec = __m512;
+inline vec fma(vec a, vec b, vec c) { return _mm512_fmadd_ps(a, b, c); }
+#elif defined(__AVX2__) && defined(__FMA__)
+constexpr int lanes = 8, registers = 16;
+using vec = __m256;
+inline vec fma(vec a, vec b, vec c) { return _mm256_fmadd_ps(a, b, c); }
+#else
+constexpr int lanes = 8, registers = 16;
+typedef float vec __attribute__((vector_size(32)));
+inline vec fma(vec a, vec b, vec c) { return a * b + c; }
+#endif
+
+inline vec zero() { return vec{}; }
+inline vec broadcast(float x) { return vec{} + x; }
+inline vec load(const float* p) {
+    vec v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+inline void store(float* p, vec v) { std::memcpy(p, &v, sizeof v); }
+
+// to[j ld_to + k] = from[k ld_from + j] for k < lanes (zero for k >= rows)
+// and j < columns: one lanes x lanes block (fewer rows or columns at the
+// edges) transposed in registers where the ISA has the shuffles for it.
+void transpose_block(float* to, int64_t ld_to, const float* from, int64_t ld_from, int64_t rows, int64_t columns);
+
+}  // namespace kiln::cpu::simd

@@ -21,15 +21,15 @@ void batch_norm_batch_statistics(T* mean, T* rstd, T* running_mean, T* running_v
         double total[1] = {0};
         for (int64_t n = 0; n < N; ++n) {
             const T* plane = x + (n * C + c) * S;
-            add_plane_sums(total, S, [&](int64_t s, double* value) { value[0] = plane[s]; });
+            add_plane_sums(total, S, [&](int64_t s) { return double(plane[s]); });
         }
         const double channel_mean = total[0] / double(m);
         double squares[1] = {0};  // two passes: sum (x - mean)^2 does not cancel like sum x^2 - m mean^2
         for (int64_t n = 0; n < N; ++n) {
             const T* plane = x + (n * C + c) * S;
-            add_plane_sums(squares, S, [&](int64_t s, double* value) {
+            add_plane_sums(squares, S, [&](int64_t s) {
                 const double d = plane[s] - channel_mean;
-                value[0] = d * d;
+                return d * d;
             });
         }
         const double variance = squares[0] / double(m);  // biased: what the batch is normalised with
@@ -81,12 +81,8 @@ void backward_channels(T* dx, T* dweight, T* dbias, const T* dy, const T* x, con
         double sums[2] = {0, 0};  // sum dz, sum dz xhat
         for (int64_t n = 0; n < N; ++n) {
             const int64_t plane = (n * C + c) * S;
-            add_plane_sums(sums, S, [&](int64_t s, double* value) {
-                const int64_t i = plane + s;
-                const T dz = activation_gradient<A>(dy, y, i);
-                value[0] = dz;
-                value[1] = dz * (x[i] - mu) * r;
-            });
+            const auto dz = [&](int64_t s) { return double(activation_gradient<A>(dy, y, plane + s)); };
+            add_plane_sums(sums, S, dz, [&](int64_t s) { return dz(s) * (x[plane + s] - mu) * r; });
         }
         const double sum_dz = sums[0], sum_dz_xhat = sums[1];
         if (dweight) dweight[c] += T(sum_dz_xhat);

@@ -21,18 +21,20 @@ namespace kiln::cpu::simd {
 constexpr int lanes = 16, registers = 32;
 using vec = __m512;
 inline vec fma(vec a, vec b, vec c) { return _mm512_fmadd_ps(a, b, c); }
+inline vec broadcast(float x) { return _mm512_set1_ps(x); }
 #elif defined(__AVX2__) && defined(__FMA__)
 constexpr int lanes = 8, registers = 16;
 using vec = __m256;
 inline vec fma(vec a, vec b, vec c) { return _mm256_fmadd_ps(a, b, c); }
+inline vec broadcast(float x) { return _mm256_set1_ps(x); }
 #else
 constexpr int lanes = 8, registers = 16;
 typedef float vec __attribute__((vector_size(32)));
 inline vec fma(vec a, vec b, vec c) { return a * b + c; }
+inline vec broadcast(float x) { return vec{x, x, x, x, x, x, x, x}; }
 #endif
 
 inline vec zero() { return vec{}; }
-inline vec broadcast(float x) { return vec{} + x; }
 inline vec load(const float* p) {
     vec v;
     std::memcpy(&v, p, sizeof v);

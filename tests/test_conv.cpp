@@ -80,6 +80,10 @@ TEST_CASE("conv2d: the depthwise kernel equals separate per-channel convolutions
         {"3x3, padding 1", 1, {.padding = {1, 1}}},
         {"3x3, stride 2, padding 1", 1, {.stride = {2, 2}, .padding = {1, 1}}},
         {"5x5, dilation 2, padding 3, multiplier 2", 2, {.padding = {3, 3}, .dilation = {2, 2}}},
+        // stride phases of unequal strides, a stride past the kernel's reach, no padding on one axis
+        {"5x5, stride (3, 2), padding (0, 2), dilation 2", 1, {.stride = {3, 2}, .padding = {0, 2}, .dilation = {2, 2}}},
+        {"3x3, stride (1, 3), padding (2, 1), multiplier 3", 3, {.stride = {1, 3}, .padding = {2, 1}}},
+        {"3x3, stride 4, padding 1", 1, {.stride = {4, 4}, .padding = {1, 1}}},
     };
     for (const Setting& setting : settings) {
         CAPTURE(setting.name);

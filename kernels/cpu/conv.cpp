@@ -2,6 +2,7 @@
 #include "kernels/cpu/conv.h"
 
 #include <algorithm>
+#include <utility>
 #include <type_traits>
 #include <vector>
 
@@ -334,75 +335,146 @@ void gemm_backward_weight(T* dw, const T* dy, const T* x, const Conv2dShape& s, 
     }
 }
 
-// padded [size] (rows of width padded_w) = plane [height, width] placed at
-// (pad_h, pad_w), zeros around it: only the border is written with zeros.
-template <typename T>
-void zero_pad(T* padded, const T* plane, int64_t height, int64_t width, int64_t pad_h, int64_t pad_w,
-              int64_t padded_w, int64_t size) {
-    std::fill(padded, padded + pad_h * padded_w + pad_w, T(0));  // top rows, first left border
-    for (int64_t h = 0; h < height; ++h) {
-        T* row = padded + (h + pad_h) * padded_w + pad_w;
-        std::copy(plane + h * width, plane + (h + 1) * width, row);
-        std::fill(row + width, row + padded_w, T(0));  // right border and the next row's left border
+// ---- stride phases: the padded planes of the depthwise and direct kernels ----
+// A plane [H, W] zero-padded to P [Hp, Wp] (Hp = H + 2 p_h, Wp = W + 2 p_w)
+// and split by stride into s_h s_w phase planes
+//   P_ab [Hq, Wq],  P_ab[u, v] = P[u s_h + a, v s_w + b],  Hq = ceil(Hp / s_h), Wq = ceil(Wp / s_w)
+// (one phase, P itself, at stride 1). Output pixel (oh, ow) sits at flat
+// position q = oh Wq + ow, and the tap at kernel offset (h, w) = (i d_h, j d_w),
+// which reads P[oh s_h + h, ow s_w + w], reads phase (h mod s_h, w mod s_w) at
+//   q + (h / s_h) Wq + w / s_w:
+// on that flat axis (rows of width Wq, the Wq - W_out extra columns of each
+// row computed and thrown away) every tap is a contiguous run at any stride.
+struct Phases {
+    int64_t height, width, pad_h, pad_w, stride_h, stride_w;
+    int64_t rows() const { return (height + 2 * pad_h + stride_h - 1) / stride_h; }     // Hq
+    int64_t columns() const { return (width + 2 * pad_w + stride_w - 1) / stride_w; }  // Wq
+    int64_t phase() const { return rows() * columns(); }
+    int64_t size() const { return stride_h * stride_w * phase(); }  // all phases of one plane
+    // where the tap at kernel offset (h, w) reads for q = 0
+    int64_t offset(int64_t h, int64_t w) const {
+        return ((h % stride_h) * stride_w + w % stride_w) * phase() + h / stride_h * columns() + w / stride_w;
     }
-    std::fill(padded + (height + pad_h) * padded_w + pad_w, padded + size, T(0));
-}
+    // `to` [size] = the phases of `plane` [height, width] (zeros where P is padding)
+    template <typename T>
+    void split(T* to, const T* plane) const {
+        const int64_t hq = rows(), wq = columns();
+        if (stride_h == 1 && stride_w == 1) {  // rows copied whole, only the border written with zeros
+            std::fill(to, to + pad_h * wq + pad_w, T(0));  // top rows, first left border
+            for (int64_t h = 0; h < height; ++h) {
+                T* row = to + (h + pad_h) * wq + pad_w;
+                std::copy(plane + h * width, plane + (h + 1) * width, row);
+                std::fill(row + width, row + wq, T(0));  // right border and the next row's left border
+            }
+            std::fill(to + (height + pad_h) * wq + pad_w, to + phase(), T(0));
+            return;
+        }
+        for (int64_t a = 0; a < stride_h; ++a)
+            for (int64_t b = 0; b < stride_w; ++b) {
+                const auto [v0, v1] = inside(b);  // the columns of this phase that are not padding
+                for (int64_t u = 0; u < hq; ++u) {
+                    T* row = to + (a * stride_w + b) * phase() + u * wq;
+                    const int64_t h = u * stride_h + a - pad_h;
+                    if (h < 0 || h >= height) {
+                        std::fill(row, row + wq, T(0));
+                        continue;
+                    }
+                    const T* from = plane + h * width + b - pad_w;
+                    std::fill(row, row + v0, T(0));
+                    if (stride_w == 2)  // a constant stride: GCC deinterleaves with shuffles, not one lane at a time
+                        for (int64_t v = v0; v < v1; ++v) row[v] = from[v * 2];
+                    else
+                        for (int64_t v = v0; v < v1; ++v) row[v] = from[v * stride_w];
+                    std::fill(row + v1, row + wq, T(0));
+                }
+            }
+    }
+    // [v0, v1): the columns v of phase column offset b whose w = v s_w + b - p_w lies in [0, width)
+    std::pair<int64_t, int64_t> inside(int64_t b) const {
+        const int64_t v0 = std::max<int64_t>(0, (pad_w - b + stride_w - 1) / stride_w);
+        const int64_t v1 = std::min(columns(), (width + pad_w - b + stride_w - 1) / stride_w);
+        return {v0, std::max(v0, v1)};
+    }
+    // plane [height, width] += the phases `from` [size] where they are not padding (split's adjoint)
+    template <typename T>
+    void add_to(T* plane, const T* from) const {
+        const int64_t wq = columns();
+        for (int64_t h = 0; h < height; ++h) {
+            const int64_t u = (h + pad_h) / stride_h, a = (h + pad_h) % stride_h;
+            T* to = plane + h * width;
+            for (int64_t b = 0; b < stride_w; ++b) {
+                const auto [v0, v1] = inside(b);
+                const T* row = from + (a * stride_w + b) * phase() + u * wq;
+                if (stride_w == 2)  // as in split
+                    for (int64_t v = v0; v < v1; ++v) to[v * 2 + b - pad_w] += row[v];
+                else
+                    for (int64_t v = v0; v < v1; ++v) to[v * stride_w + b - pad_w] += row[v];
+            }
+        }
+    }
+};
 
 // ---- depthwise: direct loops (groups == C_in, one input channel per group) ----
 // Output channel o reads input channel o / m, m = C_out / C_in the channel multiplier.
-// Each task first copies its input plane into a zero-padded plane P [Hp, Wp]
-// (Hp = H + 2 p_h, Wp = W + 2 p_w), so no loop below tests a bound. With
-// stride 1 the output row oh starts at P[oh Wp] and tap (i, j) reads P shifted
-// by i d_h Wp + j d_w: computed on rows of width Wp (the extra Wp - W_out
-// columns are thrown away), the whole plane becomes one flat loop per tap,
-//   Y[q] += w[i, j] P[q + i d_h Wp + j d_w],   q < (H_out - 1) Wp + W_out,
-// long and contiguous, so it vectorises. Other strides loop row by row.
+// Each task first copies its input plane into its stride phases P_ab (above),
+// so no loop below tests a bound and, at any stride, tap t = (i, j) is one
+// long contiguous loop over the flat axis:
+//   Y[q] += w[i, j] P[q + offset_t],   q < (H_out - 1) Wq + W_out,
+// which vectorises (row by row, a stride-2 layer's taps were strided loads
+// and stores: MobileNetV2's four downsampling depthwise layers took 2/3 of
+// its depthwise backward time).
 
 struct DepthwisePlanes {
-    int64_t padded_h, padded_w, padded;  // P
-    int64_t flat;                        // q range of the stride-1 flat loops
-    int64_t wide;                        // H_out rows of width Wp
-    bool unit_stride;
+    Phases phases;
+    int64_t padded;  // P, all phases
+    int64_t flat;    // q range of the flat loops
+    int64_t wide;    // H_out rows of width Wq
+    int64_t width;   // Wq
 };
 
 DepthwisePlanes depthwise_planes(const Conv2dShape& s) {
-    const int64_t ph = s.height + 2 * s.pad_h, pw = s.width + 2 * s.pad_w;
-    return {ph, pw, ph * pw, (s.out_h - 1) * pw + s.out_w, s.out_h * pw, s.stride_h == 1 && s.stride_w == 1};
+    const Phases phases{s.height, s.width, s.pad_h, s.pad_w, s.stride_h, s.stride_w};
+    const int64_t wq = phases.columns();
+    return {phases, phases.size(), (s.out_h - 1) * wq + s.out_w, s.out_h * wq, wq};
 }
 
-// Per thread: the padded plane and one H_out x Wp plane.
+// Per thread: the padded plane and one H_out x Wq plane.
 int64_t depthwise_slot_size(const Conv2dShape& s) {
     const DepthwisePlanes d = depthwise_planes(s);
     return d.padded + d.wide;
 }
 
-template <typename T>
-void pad_plane(T* padded, const T* plane, const Conv2dShape& s, const DepthwisePlanes& d) {
-    zero_pad(padded, plane, s.height, s.width, s.pad_h, s.pad_w, d.padded_w, d.padded);
-}
-
 // Offset in P of tap (i, j)
 inline int64_t tap_offset(const Conv2dShape& s, const DepthwisePlanes& d, int64_t i, int64_t j) {
-    return i * s.dilation_h * d.padded_w + j * s.dilation_w;
+    return d.phases.offset(i * s.dilation_h, j * s.dilation_w);
 }
 
-// out[q] = bias + sum_t w[t] in[q step + offset[t]], t < Taps (the taps of
-// a 3x3 kernel), for q < count: the sum of each output stays in a register
-// over all taps (the same additions in the same order as adding one tap at a
+// dy's plane [H_out, W_out] on rows of width Wq, zeros in the extra columns
+template <typename T>
+void widen_rows(T* wide, const T* plane, const Conv2dShape& s, const DepthwisePlanes& d) {
+    for (int64_t oh = 0; oh < s.out_h; ++oh) {
+        T* row = wide + oh * d.width;
+        std::copy(plane + oh * s.out_w, plane + (oh + 1) * s.out_w, row);
+        std::fill(row + s.out_w, row + d.width, T(0));
+    }
+}
+
+// out[q] = bias + sum_t w[t] in[q + offset[t]], t < Taps (the taps of a 3x3
+// kernel), for q < count: the sum of each output stays in a register over
+// all taps (the same additions in the same order as adding one tap at a
 // time over the plane, so the same bits), instead of a load and a store of
-// the output per tap. Step 1 is the flat stride-1 loop over P; step 2 one
-// output row of a stride-2 layer (MobileNetV2's downsampling depthwise).
-template <int Taps, int Step, typename T>
+// the output per tap.
+template <int Taps, typename T>
 void accumulate_taps(T* __restrict out, int64_t count, const T* __restrict in, const int64_t* offset, const T* w,
                      T bias) {
     for (int64_t q = 0; q < count; ++q) {
         T sum = bias;
-        for (int t = 0; t < Taps; ++t) sum += w[t] * in[q * Step + offset[t]];
+        for (int t = 0; t < Taps; ++t) sum += w[t] * in[q + offset[t]];
         out[q] = sum;
     }
 }
 
-// One task per input plane (n, c): pad it once, then compute its m output planes.
+// One task per input plane (n, c): split it into phases once, then compute its m output planes.
 template <typename T>
 void depthwise_forward(T* y, const T* x, const T* w, const T* b, const Conv2dShape& s, T* workspace,
                        const math::BatchNormEpilogue<T>& epilogue) {
@@ -415,29 +487,18 @@ void depthwise_forward(T* y, const T* x, const T* w, const T* b, const Conv2dSha
         const int64_t n = p / s.in_channels, c = p % s.in_channels;
         T* __restrict padded = workspace + omp_thread() * slot_size;
         T* __restrict wide = padded + d.padded;
-        pad_plane(padded, x + p * z.in_plane, s, d);
+        d.phases.split(padded, x + p * z.in_plane);
         for (int64_t k = 0; k < z.out_per_group; ++k) {
             const int64_t o = c * z.out_per_group + k;
             const T* wo = w + o * taps;
             T* yo = y + (n * s.out_channels + o) * z.out_plane;
             const T bias = b ? b[o] : T(0);
-            const bool three_by_three = s.kernel_h == 3 && s.kernel_w == 3;
-            if (three_by_three && (d.unit_stride || (s.stride_h == 2 && s.stride_w == 2))) {
+            if (s.kernel_h == 3 && s.kernel_w == 3) {
                 int64_t offset[9];
                 for (int64_t i = 0; i < 3; ++i)
                     for (int64_t j = 0; j < 3; ++j) offset[i * 3 + j] = tap_offset(s, d, i, j);
-                if (d.unit_stride) {
-                    accumulate_taps<9, 1>(wide, d.flat, padded, offset, wo, bias);
-                    store_rows(yo, wide, s.out_h, s.out_w, d.padded_w, o, epilogue);
-                } else {
-                    for (int64_t oh = 0; oh < s.out_h; ++oh)
-                        accumulate_taps<9, 2>(yo + oh * s.out_w, s.out_w, padded + oh * 2 * d.padded_w, offset, wo,
-                                              bias);
-                    apply_epilogue(yo, o, 1, z.out_plane, epilogue);
-                }
-                continue;
-            }
-            if (d.unit_stride) {
+                accumulate_taps<9>(wide, d.flat, padded, offset, wo, bias);
+            } else {
                 std::fill(wide, wide + d.flat, bias);
                 for (int64_t i = 0; i < s.kernel_h; ++i)
                     for (int64_t j = 0; j < s.kernel_w; ++j) {
@@ -445,28 +506,15 @@ void depthwise_forward(T* y, const T* x, const T* w, const T* b, const Conv2dSha
                         const T* in = padded + tap_offset(s, d, i, j);
                         for (int64_t q = 0; q < d.flat; ++q) wide[q] += weight * in[q];
                     }
-                store_rows(yo, wide, s.out_h, s.out_w, d.padded_w, o, epilogue);
-                continue;
             }
-            std::fill(yo, yo + z.out_plane, bias);
-            for (int64_t oh = 0; oh < s.out_h; ++oh) {
-                T* __restrict out = yo + oh * s.out_w;
-                const T* row = padded + oh * s.stride_h * d.padded_w;
-                for (int64_t i = 0; i < s.kernel_h; ++i)
-                    for (int64_t j = 0; j < s.kernel_w; ++j) {
-                        const T weight = wo[i * s.kernel_w + j];
-                        const T* in = row + tap_offset(s, d, i, j);
-                        for (int64_t ow = 0; ow < s.out_w; ++ow) out[ow] += weight * in[ow * s.stride_w];
-                    }
-            }
-            apply_epilogue(yo, o, 1, z.out_plane, epilogue);
+            store_rows(yo, wide, s.out_h, s.out_w, d.width, o, epilogue);
         }
     }
 }
 
 // One task per input plane (n, c): its gradient gathers from the m output
 // channels that read it (no two tasks write one element). The gradient is
-// summed in the padded plane (the taps that read padding land in its border,
+// summed in the phases of P (the taps that read padding land in its border,
 // which is dropped), then added into dx.
 template <typename T>
 void depthwise_backward_input(T* dx, const T* dy, const T* w, const Conv2dShape& s, T* workspace) {
@@ -478,48 +526,25 @@ void depthwise_backward_input(T* dx, const T* dy, const T* w, const Conv2dShape&
     for (int64_t p = 0; p < planes; ++p) {  // p = (n, c)
         const int64_t n = p / s.in_channels, c = p % s.in_channels;
         T* __restrict padded = workspace + omp_thread() * slot_size;  // gradient of P
-        T* __restrict wide = padded + d.padded;                       // dy on rows of width Wp, zeros past W_out
+        T* __restrict wide = padded + d.padded;                       // dy on rows of width Wq, zeros past W_out
         std::fill(padded, padded + d.padded, T(0));
         for (int64_t k = 0; k < z.out_per_group; ++k) {
             const int64_t o = c * z.out_per_group + k;
-            const T* dyo = dy + (n * s.out_channels + o) * z.out_plane;
             const T* wo = w + o * taps;
-            if (d.unit_stride) {
-                for (int64_t oh = 0; oh < s.out_h; ++oh) {
-                    T* row = wide + oh * d.padded_w;
-                    std::copy(dyo + oh * s.out_w, dyo + (oh + 1) * s.out_w, row);
-                    std::fill(row + s.out_w, row + d.padded_w, T(0));
+            widen_rows(wide, dy + (n * s.out_channels + o) * z.out_plane, s, d);
+            for (int64_t i = 0; i < s.kernel_h; ++i)
+                for (int64_t j = 0; j < s.kernel_w; ++j) {
+                    const T weight = wo[i * s.kernel_w + j];
+                    T* out = padded + tap_offset(s, d, i, j);
+                    for (int64_t q = 0; q < d.flat; ++q) out[q] += weight * wide[q];
                 }
-                for (int64_t i = 0; i < s.kernel_h; ++i)
-                    for (int64_t j = 0; j < s.kernel_w; ++j) {
-                        const T weight = wo[i * s.kernel_w + j];
-                        T* out = padded + tap_offset(s, d, i, j);
-                        for (int64_t q = 0; q < d.flat; ++q) out[q] += weight * wide[q];
-                    }
-                continue;
-            }
-            for (int64_t oh = 0; oh < s.out_h; ++oh) {
-                const T* grad = dyo + oh * s.out_w;
-                T* row = padded + oh * s.stride_h * d.padded_w;
-                for (int64_t i = 0; i < s.kernel_h; ++i)
-                    for (int64_t j = 0; j < s.kernel_w; ++j) {
-                        const T weight = wo[i * s.kernel_w + j];
-                        T* out = row + tap_offset(s, d, i, j);
-                        for (int64_t ow = 0; ow < s.out_w; ++ow) out[ow * s.stride_w] += weight * grad[ow];
-                    }
-            }
         }
-        T* dxc = dx + p * z.in_plane;
-        for (int64_t h = 0; h < s.height; ++h) {
-            const T* from = padded + (h + s.pad_h) * d.padded_w + s.pad_w;
-            T* to = dxc + h * s.width;
-            for (int64_t v = 0; v < s.width; ++v) to[v] += from[v];
-        }
+        d.phases.add_to(dx + p * z.in_plane, padded);
     }
 }
 
 // One task per output channel o (it alone writes dw[o]), over every image:
-//   dw[o, i, j] += sum_q dy_wide[q] P[q + tap offset]   (stride 1; row by row otherwise)
+//   dw[o, i, j] += sum_q dy_wide[q] P[q + tap offset]
 template <typename T>
 void depthwise_backward_weight(T* dw, const T* dy, const T* x, const Conv2dShape& s, T* workspace) {
     const Sizes z = sizes_of(s);
@@ -532,54 +557,28 @@ void depthwise_backward_weight(T* dw, const T* dy, const T* x, const Conv2dShape
         T* __restrict wide = padded + d.padded;
         T* dwo = dw + o * taps;
         for (int64_t n = 0; n < s.batch; ++n) {
-            pad_plane(padded, x + (n * s.in_channels + o / z.out_per_group) * z.in_plane, s, d);
-            const T* dyo = dy + (n * s.out_channels + o) * z.out_plane;
-            if (d.unit_stride) {
-                for (int64_t oh = 0; oh < s.out_h; ++oh) {
-                    T* row = wide + oh * d.padded_w;
-                    std::copy(dyo + oh * s.out_w, dyo + (oh + 1) * s.out_w, row);
-                    std::fill(row + s.out_w, row + d.padded_w, T(0));
-                }
-                for (int64_t i = 0; i < s.kernel_h; ++i)
-                    for (int64_t j = 0; j < s.kernel_w; ++j) {
-                        const T* in = padded + tap_offset(s, d, i, j);
-                        T total = T(0);
-#pragma omp simd reduction(+ : total)
-                        for (int64_t q = 0; q < d.flat; ++q) total += wide[q] * in[q];
-                        dwo[i * s.kernel_w + j] += total;
-                    }
-                continue;
-            }
+            d.phases.split(padded, x + (n * s.in_channels + o / z.out_per_group) * z.in_plane);
+            widen_rows(wide, dy + (n * s.out_channels + o) * z.out_plane, s, d);
             for (int64_t i = 0; i < s.kernel_h; ++i)
                 for (int64_t j = 0; j < s.kernel_w; ++j) {
+                    const T* in = padded + tap_offset(s, d, i, j);
                     T total = T(0);
-                    for (int64_t oh = 0; oh < s.out_h; ++oh) {
-                        const T* grad = dyo + oh * s.out_w;
-                        const T* in = padded + oh * s.stride_h * d.padded_w + tap_offset(s, d, i, j);
 #pragma omp simd reduction(+ : total)
-                        for (int64_t ow = 0; ow < s.out_w; ++ow) total += grad[ow] * in[ow * s.stride_w];
-                    }
+                    for (int64_t q = 0; q < d.flat; ++q) total += wide[q] * in[q];
                     dwo[i * s.kernel_w + j] += total;
                 }
         }
     }
 }
 
-// ---- direct: float convolutions with AVX-512, no im2col ----
-// Every input plane is first copied into a zero-padded plane P [Hp, Wp]
-// (the depthwise trick), split by stride into s_h s_w phase planes
-//   P_ab [Hq, Wq],  P_ab[u, v] = P[u s_h + a, v s_w + b]
-// (one phase at stride 1). Output pixel (oh, ow) sits at flat position
-// q = oh Wq + ow, and tap (i, j) of channel c, which reads P[oh s_h + i d_h,
-// ow s_w + j d_w], reads phase (i d_h mod s_h, j d_w mod s_w) at flat
-// position q + (i d_h / s_h) Wq + j d_w / s_w. On that flat axis (rows of
-// width Wq; the Wq - W_out extra columns of each row are computed and thrown
-// away) the convolution is, per output channel o,
+// ---- direct: float convolutions in SIMD vectors (kernels/cpu/simd.h), no im2col ----
+// Every input plane is first split into its stride phases P_c (above; the
+// depthwise trick). On the flat axis the convolution is, per output channel o,
 //   Y_o[q] = sum_{c, t} w[o, c, t] P_c[q + offset_t],
 // a sum of shifted contiguous vectors at any stride. The register tile is
-// R = 8 output channels x 16 V consecutive positions (V <= 3 vectors of 16,
-// 24 accumulators): each step (c, t) loads V input vectors once and
-// broadcasts R weights, R V fused multiply-adds for R + V loads; the
+// R output channels x V vectors of consecutive positions (V <= 3; R = 8 with
+// AVX-512's 32 registers, 4 with AVX2's 16): each step (c, t) loads V input
+// vectors once and broadcasts R weights, R V fused multiply-adds for R + V loads; the
 // weights are read where they are (a pass says how to step through them).
 // One task per (image, block of R output channels) walks the positions tile
 // by tile; each tile is stored to a small buffer and its valid columns copied
@@ -590,11 +589,12 @@ void depthwise_backward_weight(T* dw, const T* dy, const T* x, const Conv2dShape
 // Weight gradient: with dy on the flat axis too, transposed to
 // dyT [q, C_out] (zeros in the extra columns),
 //   dw[o, c, t] += sum_{n, q} P_c[q + offset_t] dyT[q, o],
-// 16 output channels per vector: a task (64 or 32 output channels, 2 or 4
-// input channels, 3 taps of one kernel row) keeps 24 accumulators over all
-// positions, loading dyT vectors and broadcasting 12 input values per
-// position (no loads split across cache lines, no sums across lanes). The
-// images go in chunks whose padded inputs and dyT fit a core's L2.
+// `lanes` output channels per vector: a task (1-4 vectors of output
+// channels, 2 or 4 input channels, 3 taps of one kernel row) keeps 24
+// accumulators (AVX-512; 12 with AVX2) over all positions, loading dyT
+// vectors and broadcasting 6 or 12 input values per position (no loads split
+// across cache lines, no sums across lanes). The images go in chunks whose
+// padded inputs and dyT fit a core's L2.
 constexpr int64_t lanes = simd::lanes;
 // R output channels x V vectors of positions per register tile (V at most):
 // 8 x 3 with 32 vector registers (AVX-512), 4 x 3 with 16 (AVX2): R V
@@ -606,7 +606,7 @@ constexpr int64_t direct_slack = 2 * direct_width;  // zeros past the last plane
 
 // One group, float, a kernel larger than 1x1, W_out >= 8 and at least 64
 // (input channel, tap) steps per tile. On smaller planes half of each
-// 16-wide vector (or of the positions of the weight gradient's rows of width
+// AVX-512 vector (or of the positions of the weight gradient's rows of width
 // Wq) would be padding, and with fewer steps (MobileNetV2's 3-channel 3x3
 // stem) a tile's store and copy outweigh its sums: the GEMM path was faster
 // there (measured: docs/benchmarks.md). The input gradient also needs stride
@@ -620,18 +620,17 @@ bool direct_applies(const Conv2dShape& s, Conv2dPass pass) {
            s.pad_w <= s.dilation_w * (s.kernel_w - 1);
 }
 
-// One direct pass: `channels` planes of [height, width] in (padded and split
-// into phases), `outputs` planes of [out_h, out_w] out, and where the weight
+// One direct pass: `channels` planes of [height, width] in (split into
+// phases), `outputs` planes of [out_h, out_w] out, and where the weight
 // of (output r, channel c, tap t) is: weights[r row + c channel + t tap]
 // (tap may be negative: the flipped kernel).
 struct DirectPass {
     int64_t batch, channels, height, width, outputs, out_h, out_w;
     int64_t kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w;
     int64_t weight_row, weight_channel, weight_tap, weight_first;  // strides, and the offset of (0, 0, 0)
-    int64_t phase_h() const { return (height + 2 * pad_h + stride_h - 1) / stride_h; }  // Hq
-    int64_t phase_w() const { return (width + 2 * pad_w + stride_w - 1) / stride_w; }   // Wq
-    int64_t phase() const { return phase_h() * phase_w(); }
-    int64_t plane() const { return stride_h * stride_w * phase(); }  // one channel's phases
+    Phases phases() const { return {height, width, pad_h, pad_w, stride_h, stride_w}; }
+    int64_t phase_w() const { return phases().columns(); }  // Wq
+    int64_t plane() const { return phases().size(); }       // one channel's phases
     int64_t taps() const { return kernel_h * kernel_w; }
     int64_t flat() const { return (out_h - 1) * phase_w() + out_w; }  // positions q up to the last output
     int64_t positions() const { return out_h * phase_w(); }           // whole rows of width Wq
@@ -642,11 +641,7 @@ struct DirectPass {
     std::vector<int64_t> offsets() const {
         std::vector<int64_t> offset;
         for (int64_t i = 0; i < kernel_h; ++i)
-            for (int64_t j = 0; j < kernel_w; ++j) {
-                const int64_t h = i * dilation_h, w = j * dilation_w;
-                offset.push_back(((h % stride_h) * stride_w + w % stride_w) * phase() + h / stride_h * phase_w() +
-                                 w / stride_w);
-            }
+            for (int64_t j = 0; j < kernel_w; ++j) offset.push_back(phases().offset(i * dilation_h, j * dilation_w));
         return offset;
     }
 };
@@ -672,33 +667,15 @@ DirectPass direct_backward_input_pass(const Conv2dShape& s) {
             taps - 1};
 }
 
-// P: every plane of x [N, C, H, W] zero-padded and split into phases, then
-// zeros. The direct passes call it (and direct_planes) inside one parallel
+// P: every plane of x [N, C, H, W] split into phases, then zeros. The direct passes call it (and direct_planes) inside one parallel
 // region: its loop is shared among the team, ending at a barrier (a region
 // per step costs a wake-up of the sleeping threads each time).
 void pad_direct_inputs(float* padded, const float* x, const DirectPass& d) {
-    const int64_t planes = d.batch * d.channels, plane = d.plane(), hq = d.phase_h(), wq = d.phase_w();
+    const Phases phases = d.phases();
+    const int64_t planes = d.batch * d.channels, plane = phases.size();
     if (omp_thread() == 0) std::fill(padded + planes * plane, padded + planes * plane + direct_slack, 0.0f);
 #pragma omp for schedule(static)
-    for (int64_t p = 0; p < planes; ++p) {
-        const float* from = x + p * d.height * d.width;
-        float* to = padded + p * plane;
-        if (d.stride_h == 1 && d.stride_w == 1) {  // one phase: rows copied whole
-            zero_pad(to, from, d.height, d.width, d.pad_h, d.pad_w, wq, plane);
-            continue;
-        }
-        for (int64_t a = 0; a < d.stride_h; ++a)
-            for (int64_t b = 0; b < d.stride_w; ++b) {
-                float* phase = to + (a * d.stride_w + b) * d.phase();
-                for (int64_t u = 0; u < hq; ++u) {
-                    const int64_t h = u * d.stride_h + a - d.pad_h;
-                    for (int64_t v = 0; v < wq; ++v) {
-                        const int64_t w = v * d.stride_w + b - d.pad_w;
-                        phase[u * wq + v] = h >= 0 && h < d.height && w >= 0 && w < d.width ? from[h * d.width + w] : 0.0f;
-                    }
-                }
-            }
-    }
+    for (int64_t p = 0; p < planes; ++p) phases.split(padded + p * plane, x + p * d.height * d.width);
 }
 
 // tile[r][lanes v + l] = sum_{c, t} weight(r, c, t) in[c plane + offset[t] + lanes v + l]:

@@ -18,9 +18,10 @@
 // Three algorithms, chosen by conv2d_algorithm(), and on the cpu a fourth:
 // - depthwise (groups == C_in > 1, so Cg = 1; any channel multiplier Og):
 //   direct loops, one plane per task. The task copies its input plane into a
-//   zero-padded plane, so no inner loop tests a bound; with stride 1 each
-//   kernel tap becomes one long contiguous loop over the whole plane (rows of
-//   the padded width, the extra columns discarded), which vectorises.
+//   zero-padded plane split into stride phases, so no inner loop tests a
+//   bound and, at any stride, each kernel tap becomes one long contiguous
+//   loop over the whole plane (rows of the phase width, the extra columns
+//   discarded), which vectorises.
 // - pointwise (1x1 kernel, stride 1, no padding): the image is already the
 //   GEMM operand: y[n, g] [Og, HW] = w_g [Og, Cg] @ x[n, g] [Cg, HW].
 // - im2col (everything else): col [Cg kH kW, L] (L = H_out W_out) holds in row
@@ -28,12 +29,13 @@
 //   y[n, g] [Og, L] = w_g [Og, Cg kH kW] @ col.  Backward: col = w_g^T @ dy[n, g]
 //   then col2im adds each row back to the pixels it came from (dx);
 //   dw_g += dy[n, g] @ col^T, summed over the images.
-// - direct (float, AVX-512 builds, one group, kernel > 1x1, W_out >= 8; the
-//   input gradient also stride 1): no im2col. Input planes padded (and split
-//   into stride phases) once; outputs on a flat axis of padded-width rows,
+// - direct (float, one group, kernel > 1x1, W_out >= 8; the input gradient
+//   also stride 1): no im2col. Input planes padded and split into stride
+//   phases once; outputs on a flat axis of phase-width rows,
 //   Y_o[q] = sum_{c, t} w[o, c, t] P_c[q + offset_t], in register tiles of
-//   8 output channels x 48 positions; the input gradient is the same kernel
-//   on padded dy with the kernel flipped; the weight gradient keeps 16-64
+//   8 output channels x 3 vectors (4 x 3 with AVX2's 16 registers; vectors
+//   of kernels/cpu/simd.h); the input gradient is the same kernel on padded
+//   dy with the kernel flipped; the weight gradient keeps 1-4 vectors of
 //   output channels in the vector lanes over dy transposed to [q, o].
 //   Details at the "direct" section of conv.cpp.
 // GEMM paths take the images in blocks of nb, chosen so that the GEMM has at

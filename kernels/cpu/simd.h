@@ -4,9 +4,9 @@
 // Release builds), so one kernel source serves every x86 CPU:
 //   AVX-512F       16 lanes, 32 vector registers
 //   AVX2 + FMA      8 lanes, 16 vector registers (AMD Zen 1-3, older Intel)
-//   anything else   8 lanes of GCC's generic vectors (pairs of SSE registers:
-//                   correct everywhere, so sanitizer and Debug builds run the
-//                   same kernel; not meant to be fast)
+//   anything else   4 lanes of GCC's generic vectors (one SSE2 or NEON
+//                   register: correct everywhere, so sanitizer and Debug
+//                   builds run the same kernel; not meant to be fast)
 // Loads and stores are unaligned; `registers` sizes the kernels' register tiles.
 #include <cstdint>
 #include <cstring>
@@ -28,10 +28,10 @@ using vec = __m256;
 inline vec fma(vec a, vec b, vec c) { return _mm256_fmadd_ps(a, b, c); }
 inline vec broadcast(float x) { return _mm256_set1_ps(x); }
 #else
-constexpr int lanes = 8, registers = 16;
-typedef float vec __attribute__((vector_size(32)));
+constexpr int lanes = 4, registers = 16;
+typedef float vec __attribute__((vector_size(16)));
 inline vec fma(vec a, vec b, vec c) { return a * b + c; }
-inline vec broadcast(float x) { return vec{x, x, x, x, x, x, x, x}; }
+inline vec broadcast(float x) { return vec{x, x, x, x}; }
 #endif
 
 inline vec zero() { return vec{}; }

@@ -351,14 +351,21 @@ struct Phases {
     int64_t columns() const { return (width + 2 * pad_w + stride_w - 1) / stride_w; }  // Wq
     int64_t phase() const { return rows() * columns(); }
     int64_t size() const { return stride_h * stride_w * phase(); }  // all phases of one plane
-    // where the tap at kernel offset (h, w) reads for q = 0
-    int64_t offset(int64_t h, int64_t w) const {
-        return ((h % stride_h) * stride_w + w % stride_w) * phase() + h / stride_h * columns() + w / stride_w;
+    // where each tap (i, j) of a kernel reads for q = 0, in row-major order
+    std::vector<int64_t> offsets(int64_t kernel_h, int64_t kernel_w, int64_t dilation_h, int64_t dilation_w) const {
+        std::vector<int64_t> offset;
+        for (int64_t i = 0; i < kernel_h; ++i)
+            for (int64_t j = 0; j < kernel_w; ++j) {
+                const int64_t h = i * dilation_h, w = j * dilation_w;
+                offset.push_back(((h % stride_h) * stride_w + w % stride_w) * phase() + h / stride_h * columns() +
+                                 w / stride_w);
+            }
+        return offset;
     }
     // `to` [size] = the phases of `plane` [height, width] (zeros where P is padding)
     template <typename T>
     void split(T* to, const T* plane) const {
-        const int64_t hq = rows(), wq = columns();
+        const int64_t wq = columns(), size = phase();
         if (stride_h == 1 && stride_w == 1) {  // rows copied whole, only the border written with zeros
             std::fill(to, to + pad_h * wq + pad_w, T(0));  // top rows, first left border
             for (int64_t h = 0; h < height; ++h) {
@@ -366,28 +373,23 @@ struct Phases {
                 std::copy(plane + h * width, plane + (h + 1) * width, row);
                 std::fill(row + width, row + wq, T(0));  // right border and the next row's left border
             }
-            std::fill(to + (height + pad_h) * wq + pad_w, to + phase(), T(0));
+            std::fill(to + (height + pad_h) * wq + pad_w, to + size, T(0));
             return;
         }
-        for (int64_t a = 0; a < stride_h; ++a)
+        // zeros first, in one call (the phases of a strided layer are small), then the image
+        std::fill(to, to + stride_h * stride_w * size, T(0));
+        for (int64_t h = 0; h < height; ++h) {
+            const int64_t u = (h + pad_h) / stride_h, a = (h + pad_h) % stride_h;
+            const T* from = plane + h * width;
             for (int64_t b = 0; b < stride_w; ++b) {
                 const auto [v0, v1] = inside(b);  // the columns of this phase that are not padding
-                for (int64_t u = 0; u < hq; ++u) {
-                    T* row = to + (a * stride_w + b) * phase() + u * wq;
-                    const int64_t h = u * stride_h + a - pad_h;
-                    if (h < 0 || h >= height) {
-                        std::fill(row, row + wq, T(0));
-                        continue;
-                    }
-                    const T* from = plane + h * width + b - pad_w;
-                    std::fill(row, row + v0, T(0));
-                    if (stride_w == 2)  // a constant stride: GCC deinterleaves with shuffles, not one lane at a time
-                        for (int64_t v = v0; v < v1; ++v) row[v] = from[v * 2];
-                    else
-                        for (int64_t v = v0; v < v1; ++v) row[v] = from[v * stride_w];
-                    std::fill(row + v1, row + wq, T(0));
-                }
+                T* row = to + (a * stride_w + b) * size + u * wq;
+                if (stride_w == 2)  // a constant stride: GCC deinterleaves with shuffles, not one lane at a time
+                    for (int64_t v = v0; v < v1; ++v) row[v] = from[v * 2 + b - pad_w];
+                else
+                    for (int64_t v = v0; v < v1; ++v) row[v] = from[v * stride_w + b - pad_w];
             }
+        }
     }
     // [v0, v1): the columns v of phase column offset b whose w = v s_w + b - p_w lies in [0, width)
     std::pair<int64_t, int64_t> inside(int64_t b) const {
@@ -398,13 +400,13 @@ struct Phases {
     // plane [height, width] += the phases `from` [size] where they are not padding (split's adjoint)
     template <typename T>
     void add_to(T* plane, const T* from) const {
-        const int64_t wq = columns();
+        const int64_t wq = columns(), size = phase();
         for (int64_t h = 0; h < height; ++h) {
             const int64_t u = (h + pad_h) / stride_h, a = (h + pad_h) % stride_h;
             T* to = plane + h * width;
             for (int64_t b = 0; b < stride_w; ++b) {
                 const auto [v0, v1] = inside(b);
-                const T* row = from + (a * stride_w + b) * phase() + u * wq;
+                const T* row = from + (a * stride_w + b) * size + u * wq;
                 if (stride_w == 2)  // as in split
                     for (int64_t v = v0; v < v1; ++v) to[v * 2 + b - pad_w] += row[v];
                 else
@@ -426,27 +428,24 @@ struct Phases {
 
 struct DepthwisePlanes {
     Phases phases;
-    int64_t padded;  // P, all phases
-    int64_t flat;    // q range of the flat loops
-    int64_t wide;    // H_out rows of width Wq
-    int64_t width;   // Wq
+    int64_t padded;               // P, all phases
+    int64_t flat;                 // q range of the flat loops
+    int64_t wide;                 // H_out rows of width Wq
+    int64_t width;                // Wq
+    std::vector<int64_t> offset;  // in P, of each tap (i, j)
 };
 
 DepthwisePlanes depthwise_planes(const Conv2dShape& s) {
     const Phases phases{s.height, s.width, s.pad_h, s.pad_w, s.stride_h, s.stride_w};
     const int64_t wq = phases.columns();
-    return {phases, phases.size(), (s.out_h - 1) * wq + s.out_w, s.out_h * wq, wq};
+    return {phases, phases.size(), (s.out_h - 1) * wq + s.out_w, s.out_h * wq, wq,
+            phases.offsets(s.kernel_h, s.kernel_w, s.dilation_h, s.dilation_w)};
 }
 
 // Per thread: the padded plane and one H_out x Wq plane.
 int64_t depthwise_slot_size(const Conv2dShape& s) {
     const DepthwisePlanes d = depthwise_planes(s);
     return d.padded + d.wide;
-}
-
-// Offset in P of tap (i, j)
-inline int64_t tap_offset(const Conv2dShape& s, const DepthwisePlanes& d, int64_t i, int64_t j) {
-    return d.phases.offset(i * s.dilation_h, j * s.dilation_w);
 }
 
 // dy's plane [H_out, W_out] on rows of width Wq, zeros in the extra columns
@@ -493,19 +492,14 @@ void depthwise_forward(T* y, const T* x, const T* w, const T* b, const Conv2dSha
             const T* wo = w + o * taps;
             T* yo = y + (n * s.out_channels + o) * z.out_plane;
             const T bias = b ? b[o] : T(0);
-            if (s.kernel_h == 3 && s.kernel_w == 3) {
-                int64_t offset[9];
-                for (int64_t i = 0; i < 3; ++i)
-                    for (int64_t j = 0; j < 3; ++j) offset[i * 3 + j] = tap_offset(s, d, i, j);
-                accumulate_taps<9>(wide, d.flat, padded, offset, wo, bias);
+            if (taps == 9) {
+                accumulate_taps<9>(wide, d.flat, padded, d.offset.data(), wo, bias);
             } else {
                 std::fill(wide, wide + d.flat, bias);
-                for (int64_t i = 0; i < s.kernel_h; ++i)
-                    for (int64_t j = 0; j < s.kernel_w; ++j) {
-                        const T weight = wo[i * s.kernel_w + j];
-                        const T* in = padded + tap_offset(s, d, i, j);
-                        for (int64_t q = 0; q < d.flat; ++q) wide[q] += weight * in[q];
-                    }
+                for (int64_t t = 0; t < taps; ++t) {
+                    const T* in = padded + d.offset[size_t(t)];
+                    for (int64_t q = 0; q < d.flat; ++q) wide[q] += wo[t] * in[q];
+                }
             }
             store_rows(yo, wide, s.out_h, s.out_w, d.width, o, epilogue);
         }
@@ -532,12 +526,11 @@ void depthwise_backward_input(T* dx, const T* dy, const T* w, const Conv2dShape&
             const int64_t o = c * z.out_per_group + k;
             const T* wo = w + o * taps;
             widen_rows(wide, dy + (n * s.out_channels + o) * z.out_plane, s, d);
-            for (int64_t i = 0; i < s.kernel_h; ++i)
-                for (int64_t j = 0; j < s.kernel_w; ++j) {
-                    const T weight = wo[i * s.kernel_w + j];
-                    T* out = padded + tap_offset(s, d, i, j);
-                    for (int64_t q = 0; q < d.flat; ++q) out[q] += weight * wide[q];
-                }
+            for (int64_t t = 0; t < taps; ++t) {
+                const T weight = wo[t];
+                T* out = padded + d.offset[size_t(t)];
+                for (int64_t q = 0; q < d.flat; ++q) out[q] += weight * wide[q];
+            }
         }
         d.phases.add_to(dx + p * z.in_plane, padded);
     }
@@ -559,14 +552,13 @@ void depthwise_backward_weight(T* dw, const T* dy, const T* x, const Conv2dShape
         for (int64_t n = 0; n < s.batch; ++n) {
             d.phases.split(padded, x + (n * s.in_channels + o / z.out_per_group) * z.in_plane);
             widen_rows(wide, dy + (n * s.out_channels + o) * z.out_plane, s, d);
-            for (int64_t i = 0; i < s.kernel_h; ++i)
-                for (int64_t j = 0; j < s.kernel_w; ++j) {
-                    const T* in = padded + tap_offset(s, d, i, j);
-                    T total = T(0);
+            for (int64_t t = 0; t < taps; ++t) {
+                const T* in = padded + d.offset[size_t(t)];
+                T total = T(0);
 #pragma omp simd reduction(+ : total)
-                    for (int64_t q = 0; q < d.flat; ++q) total += wide[q] * in[q];
-                    dwo[i * s.kernel_w + j] += total;
-                }
+                for (int64_t q = 0; q < d.flat; ++q) total += wide[q] * in[q];
+                dwo[t] += total;
+            }
         }
     }
 }
@@ -638,12 +630,7 @@ struct DirectPass {
     int64_t transposed_gradient() const { return positions() * outputs_padded(); }  // dyT of one image
     int64_t padded_inputs() const { return (batch * channels * plane() + lanes - 1) / lanes * lanes + direct_slack; }  // whole vectors
     // In P_c: where tap t reads for q = 0.
-    std::vector<int64_t> offsets() const {
-        std::vector<int64_t> offset;
-        for (int64_t i = 0; i < kernel_h; ++i)
-            for (int64_t j = 0; j < kernel_w; ++j) offset.push_back(phases().offset(i * dilation_h, j * dilation_w));
-        return offset;
-    }
+    std::vector<int64_t> offsets() const { return phases().offsets(kernel_h, kernel_w, dilation_h, dilation_w); }
 };
 
 // Enough multiply-adds for a second thread to pay.

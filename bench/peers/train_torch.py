@@ -198,9 +198,11 @@ def driver(args):
     common = ["--width", str(args.width), "--size", str(args.size), "--batch", str(args.batch),
               "--classes", str(args.classes), "--steps", str(args.steps)]
     me = [sys.executable, os.path.abspath(__file__), "--worker"] + common
-    print(f"threads {threads} (OMP_WAIT_POLICY {env.get('OMP_WAIT_POLICY', 'unset')}), batch {args.batch}, 3x{args.size}x{args.size}, {args.classes} classes, width "
-          f"{args.width}; PyTorch {version}; jemalloc {'preloaded' if 'LD_PRELOAD' in best_env else 'not found'} "
-          f"for best; best of {args.repeat} interleaved repeats; load average {os.getloadavg()[0]:.1f}")
+    setting = (f"threads {threads} (OMP_WAIT_POLICY {env.get('OMP_WAIT_POLICY', 'unset')}), batch {args.batch}, "
+               f"3x{args.size}x{args.size}, {args.classes} classes, width {args.width}; PyTorch {version}; jemalloc "
+               f"{'preloaded' if 'LD_PRELOAD' in best_env else 'not found (apt-get install libjemalloc2)'} for best; "
+               f"best of {args.repeat} interleaved repeats; load average {os.getloadavg()[0]:.1f}")
+    print(setting)
     rows = []
     for model in args.models.split(","):
         for mode in MODES:
@@ -226,22 +228,67 @@ def driver(args):
             print(f"  {model} {mode}: kiln {kiln['value']:.2f}{was} {kiln['unit']}, torch default "
                   f"{default['value']:.2f}, torch best ({best['who']}) {best['value']:.2f}  "
                   f"[peak RSS MiB: {kiln['rss']:.0f} / {default['rss']:.0f} / {best['rss']:.0f}]", flush=True)
+    setting += f"; load average at the end {os.getloadavg()[0]:.1f}"
     print(f"\nload average at the end {os.getloadavg()[0]:.1f}\n")
     baseline = "| baseline / best " if args.baseline else ""
-    print(f"| net | workload | kiln | PyTorch default | PyTorch best | kiln / default | kiln / best {baseline}| "
-          "peak RSS MiB kiln / default / best | RSS kiln / best |")
-    print("|---|---|---:|---:|---:|---:|---:|" + ("---:|" if args.baseline else "") + "---:|---:|")
+    table = [f"| net | workload | kiln | PyTorch default | PyTorch best | kiln / default | kiln / best {baseline}| "
+             "peak RSS MiB kiln / default / best | RSS kiln / best |",
+             "|---|---|---:|---:|---:|---:|---:|" + ("---:|" if args.baseline else "") + "---:|---:|"]
     for model, mode, kiln, default, best, before in rows:
         unit = kiln["unit"]
         name = {"train": "train img/s", "latency": "latency ms (batch 1)", "throughput": "infer img/s (batch 32)"}[mode]
         # ratio = kiln / PyTorch of the figure itself (for latency below 1 is better, for img/s above 1)
-        print(f"| {model} | {name} | {kiln['value']:.2f} | {default['value']:.2f} | {best['value']:.2f} "
-              f"({best['who'].split(':')[1]}) | {kiln['value'] / default['value']:.2f} | "
-              f"{kiln['value'] / best['value']:.2f} | "
-              + (f"{before['value'] / best['value']:.2f} | " if before else "")
-              + f"{kiln['rss']:.0f} / {default['rss']:.0f} / "
-              f"{best['rss']:.0f} | {kiln['rss'] / best['rss']:.2f} |")
+        table.append(f"| {model} | {name} | {kiln['value']:.2f} | {default['value']:.2f} | {best['value']:.2f} "
+                     f"({best['who'].split(':')[1]}) | {kiln['value'] / default['value']:.2f} | "
+                     f"{kiln['value'] / best['value']:.2f} | "
+                     + (f"{before['value'] / best['value']:.2f} | " if before else "")
+                     + f"{kiln['rss']:.0f} / {default['rss']:.0f} / "
+                     f"{best['rss']:.0f} | {kiln['rss'] / best['rss']:.2f} |")
+    print("\n".join(table))
+    if args.record:
+        record(setting, table)
     return 0
+
+
+# The latest table, with the date and CPU, between these markers of
+# docs/benchmarks.md (replaced by each run; the rounds' own write-ups stay as written).
+BEGIN, END = "<!-- bench/train_step.sh: latest run (begin) -->", "<!-- bench/train_step.sh: latest run (end) -->"
+
+
+def cpu_description():
+    model, flags = "unknown CPU", set()
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name":
+                    model = value.strip()
+                elif key.strip() == "flags":
+                    flags = set(value.split())
+    except OSError:
+        pass
+    simd = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
+    return f"{model}, {os.cpu_count()} logical CPUs, {simd}"
+
+
+def record(setting, table):
+    path = os.path.join(ROOT, "docs", "benchmarks.md")
+    with open(path) as f:
+        text = f.read()
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    block = "\n".join([BEGIN, "", f"{when}, {cpu_description()}: `bench/train_step.sh` ({setting}).", ""]
+                      + table + ["", END])
+    if BEGIN in text and END in text:
+        text = text[:text.index(BEGIN)] + block + text[text.index(END) + len(END):]
+    else:
+        anchor = "## Training step and inference: kiln vs PyTorch (CPU)\n"
+        at = text.index(anchor) + len(anchor) if anchor in text else len(text)
+        text = text[:at] + "\n" + block + "\n" + text[at:]
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+    print(f"\nrecorded in {os.path.relpath(path, ROOT)}")
 
 
 def main():
@@ -256,7 +303,9 @@ def main():
     parser.add_argument("--classes", type=int, default=4)
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=2, help="interleaved repeats; the best of each is kept")
-    parser.add_argument("--quick", action="store_true", help="3 timed steps, one repeat")
+    parser.add_argument("--quick", action="store_true", help="3 timed steps, one repeat (not recorded)")
+    parser.add_argument("--no-record", dest="record", action="store_false",
+                        help="print the table only (by default it also replaces the latest run in docs/benchmarks.md)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--model", help=argparse.SUPPRESS)
     parser.add_argument("--mode", choices=MODES, help=argparse.SUPPRESS)
@@ -265,7 +314,7 @@ def main():
     parser.add_argument("--script", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.quick:
-        args.steps, args.repeat = 3, 1
+        args.steps, args.repeat, args.record = 3, 1, False
     if args.worker:
         worker(args)
         return 0

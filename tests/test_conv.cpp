@@ -29,6 +29,13 @@ double max_abs_difference(const Tensor& a, const Tensor& b) {
     return worst;
 }
 
+// Sets the cpu conv policy (kernels/cpu/conv.h) for a scope.
+struct DirectPolicy {
+    cpu::ConvDirectPolicy previous = cpu::conv_direct_policy();
+    explicit DirectPolicy(cpu::ConvDirectPolicy policy) { cpu::set_conv_direct_policy(policy); }
+    ~DirectPolicy() { cpu::set_conv_direct_policy(previous); }
+};
+
 // x [1, 1, 3, 3] = 1..9 and w [1, 1, 2, 2] = [[1, 2], [3, 4]]
 const std::vector<double> image = {1, 2, 3, 4, 5, 6, 7, 8, 9};
 const std::vector<double> kernel = {1, 2, 3, 4};
@@ -176,11 +183,11 @@ TEST_CASE("conv2d in float gives the same bits on one thread and on two (direct,
         {"depthwise 3x3, 96 channels, 64x64, batch 20", {20, 96, 64, 64}, {96, 1, 3, 3},
          {.padding = {1, 1}, .groups = 96}},
     };
+    const DirectPolicy direct(cpu::ConvDirectPolicy::direct);  // the direct weight gradient on every machine
     for (const Setting& setting : settings) {
         CAPTURE(setting.name);
         const Tensor x0 = Tensor::randn(setting.input), w0 = Tensor::randn(setting.weight);
         std::vector<std::vector<double>> results[2];
-        Shape out;
         for (int threads : {1, 2}) {
 #ifdef _OPENMP
             const int previous = omp_get_max_threads();
@@ -190,25 +197,51 @@ TEST_CASE("conv2d in float gives the same bits on one thread and on two (direct,
             const Tensor y = conv2d(x, w, Tensor(), setting.options);
             y.backward(Tensor::ones(y.shape()));
             results[threads - 1] = {y.to_vector(), x.grad().to_vector(), w.grad().to_vector()};
-            out = y.shape();
 #ifdef _OPENMP
             omp_set_num_threads(previous);
 #endif
         }
         CHECK(results[0][0] == results[1][0]);  // y
         CHECK(results[0][1] == results[1][1]);  // dx
-        // dw: the direct and depthwise kernels give each weight to one task; the
-        // im2col path (builds without AVX-512, e.g. the sanitizer lane) sums
-        // per-thread partial dw, whose order depends on the thread count.
-        const Shape& in = setting.input;
-        const Shape& k = setting.weight;
-        const Conv2dOptions& o = setting.options;
-        const math::Conv2dShape shape{in[0], in[1], in[2], in[3], k[0], k[2], k[3], o.groups, o.stride[0], o.stride[1],
-                                      o.padding[0], o.padding[1], o.dilation[0], o.dilation[1], out[2], out[3]};
-        const std::string algorithm = cpu::conv2d_cpu_algorithm_name<float>(shape, math::Conv2dPass::backward_weight);
-        if (algorithm == "im2col")
-            MESSAGE("weight gradient not compared: this build runs im2col (no AVX-512)");
-        else
-            CHECK(results[0][2] == results[1][2]);
+        CHECK(results[0][2] == results[1][2]);  // dw: the direct and depthwise kernels give each weight to one task
+    }
+}
+
+TEST_CASE("conv2d in float: the direct kernels, forced, match im2col + GEMM on awkward shapes (every pass)") {
+    // Whatever the policy picks on this machine (kernels/cpu/conv.h), both
+    // paths run here: the direct forward, input gradient (stride 1) and
+    // weight gradient against im2col + OpenBLAS, in float32.
+    struct Setting {
+        const char* name;
+        Shape input, weight;
+        Conv2dOptions options;
+    };
+    const Setting settings[] = {
+        {"3x3, padding 1, 17 -> 11, 9x13, batch 1", {1, 17, 9, 13}, {11, 17, 3, 3}, {.padding = {1, 1}}},
+        {"3x3, no padding, 8 -> 35 (partial blocks), 12x10, batch 3", {3, 8, 12, 10}, {35, 8, 3, 3}, {}},
+        {"5x3, dilation (2, 1), padding (3, 1), 9 -> 20, 8x17", {2, 9, 8, 17}, {20, 9, 5, 3},
+         {.padding = {3, 1}, .dilation = {2, 1}}},
+        {"7x7 stride 2, padding 3, 3 -> 9, 19x21", {2, 3, 19, 21}, {9, 3, 7, 7}, {.stride = {2, 2}, .padding = {3, 3}}},
+        {"1x5 stride (1, 2), padding (0, 2), 13 -> 33, 6x19", {1, 13, 6, 19}, {33, 13, 1, 5},
+         {.stride = {1, 2}, .padding = {0, 2}}},
+    };
+    for (const Setting& setting : settings) {
+        CAPTURE(setting.name);
+        const Tensor x0 = Tensor::randn(setting.input), w0 = Tensor::randn(setting.weight);
+        const Tensor b0 = Tensor::randn({setting.weight[0]});
+        std::vector<Tensor> results[2];
+        for (const cpu::ConvDirectPolicy policy : {cpu::ConvDirectPolicy::direct, cpu::ConvDirectPolicy::gemm}) {
+            const DirectPolicy scope(policy);
+            Tensor x = leaf(x0), w = leaf(w0), b = leaf(b0);
+            const Tensor y = conv2d(x, w, b, setting.options);
+            Generator generator(7);  // the same dy for both
+            y.backward(Tensor::randn(y.shape(), DType::float32, generator));
+            results[policy == cpu::ConvDirectPolicy::gemm] = {y, x.grad(), w.grad(), b.grad()};
+        }
+        for (size_t i = 0; i < 4; ++i) {
+            CAPTURE(i);  // y, dx, dw, db
+            const double scale = std::max(1.0, max(abs(results[1][i])).item());
+            CHECK(max_abs_difference(results[0][i], results[1][i]) < 2e-5 * scale);
+        }
     }
 }

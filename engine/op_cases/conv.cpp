@@ -45,10 +45,12 @@ void add_conv(std::vector<OpCase>& cases, std::vector<ErrorCase>& errors) {
                      {{1, 4, 9, 9}, {5, 4, 3, 3}, {5}}, conv(options({1, 1}, {1, 1}))});
     cases.push_back({"conv2d", "stride 2, dilation 2, groups 2, padding 2, batch 1, odd 9x7",
                      {{1, 4, 9, 7}, {4, 2, 3, 3}, {4}}, conv(options({2, 2}, {2, 2}, {2, 2}, 2))});
-    // float32, one group, W_out >= 8, C_in taps >= 64: the direct AVX-512 path
-    // (in float64 the gradcheck goes through im2col; the float32 check compares).
-    // Tiles of 48 positions on rows of width Wp; the shapes below end on a
-    // 3-, 2- and 1-vector tile, and C_out 11 / C_in 17 leave partial blocks of 8.
+    // float32, one group, W_out >= 8, C_in taps >= 64: the direct path (its
+    // weight gradient only where the policy of kernels/cpu/conv.h runs it: with
+    // AVX-512; tests/test_conv.cpp forces every pass on every machine). In
+    // float64 the gradcheck goes through im2col; the float32 check compares.
+    // Tiles of 3 vectors on rows of width Wq; the shapes below end on a
+    // 3-, 2- and 1-vector tile, and C_out 11 / C_in 17 leave partial blocks.
     cases.push_back({"conv2d", "direct: 3x3, padding 1, bias, 11 outputs, odd 9x13, batch 1",
                      {{1, 8, 9, 13}, {11, 8, 3, 3}, {11}}, conv(options({1, 1}, {1, 1}))});
     cases.push_back({"conv2d", "direct: 3x3, padding 1, 17 inputs, 7x9 image, batch 2",

@@ -2,6 +2,7 @@
 #include "kernels/cpu/conv.h"
 
 #include <algorithm>
+#include <atomic>
 #include <utility>
 #include <type_traits>
 #include <vector>
@@ -603,13 +604,23 @@ constexpr int64_t direct_slack = 2 * direct_width;  // zeros past the last plane
 // stem) a tile's store and copy outweigh its sums: the GEMM path was faster
 // there (measured: docs/benchmarks.md). The input gradient also needs stride
 // 1 and padding the flipped convolution can mirror (p <= d (k - 1)).
+// Then the policy (conv.h) decides.
+std::atomic<ConvDirectPolicy> direct_policy{ConvDirectPolicy::automatic};
+
 bool direct_applies(const Conv2dShape& s, Conv2dPass pass) {
     if (s.groups != 1 || s.out_w < 8 || s.kernel_h * s.kernel_w == 1 ||
         s.in_channels * s.kernel_h * s.kernel_w < 64)
         return false;
-    if (pass != Conv2dPass::backward_input) return true;
-    return s.stride_h == 1 && s.stride_w == 1 && s.pad_h <= s.dilation_h * (s.kernel_h - 1) &&
-           s.pad_w <= s.dilation_w * (s.kernel_w - 1);
+    if (pass == Conv2dPass::backward_input &&
+        !(s.stride_h == 1 && s.stride_w == 1 && s.pad_h <= s.dilation_h * (s.kernel_h - 1) &&
+          s.pad_w <= s.dilation_w * (s.kernel_w - 1)))
+        return false;
+    switch (direct_policy.load(std::memory_order_relaxed)) {
+        case ConvDirectPolicy::direct: return true;
+        case ConvDirectPolicy::gemm: return false;
+        case ConvDirectPolicy::automatic: break;
+    }
+    return pass != Conv2dPass::backward_weight || simd::registers == 32;
 }
 
 // One direct pass: `channels` planes of [height, width] in (split into
@@ -936,6 +947,9 @@ void direct_backward_weight(float* dw, const float* dy, const float* x, const Co
 }
 
 }  // namespace
+
+void set_conv_direct_policy(ConvDirectPolicy policy) { direct_policy.store(policy, std::memory_order_relaxed); }
+ConvDirectPolicy conv_direct_policy() { return direct_policy.load(std::memory_order_relaxed); }
 
 template <typename T>
 const char* conv2d_cpu_algorithm_name(const Conv2dShape& s, Conv2dPass pass) {

@@ -68,6 +68,18 @@ using math::conv2d_algorithm_name;
 using math::Conv2dPass;
 using math::Conv2dShape;
 
+// Where the direct kernels can run a float convolution (one group, kernel
+// > 1x1, W_out >= 8, ...), whether they do: `automatic` as measured
+// (docs/benchmarks.md): direct for every pass with AVX-512, and with AVX2's
+// 16 registers direct for the forward and input-gradient passes but
+// im2col + GEMM for the weight gradient (whose 12-accumulator tile lost to
+// OpenBLAS there); `direct` wherever they can, `gemm` never. Process-wide;
+// for tests (every kernel checked on every machine, sanitizer builds
+// included) and benchmarks (both paths in one process).
+enum class ConvDirectPolicy { automatic, direct, gemm };
+void set_conv_direct_policy(ConvDirectPolicy policy);
+ConvDirectPolicy conv_direct_policy();
+
 // The algorithm the cpu kernels run for `pass` in T: conv2d_algorithm_name's,
 // or "direct" (for reports such as bench_conv's).
 template <typename T>

@@ -856,7 +856,9 @@ int64_t direct_workspace_size(const Conv2dShape& s, Conv2dPass pass) {
     DirectPass d = direct_forward_pass(s);
     if (pass == Conv2dPass::forward) return d.padded_inputs() + spare_weights(d);
     d.batch = std::min(d.batch, weight_chunk_images(d));  // a chunk at a time
-    return d.padded_inputs() + d.batch * d.transposed_gradient();
+    // and room for a last block of input channels to read up to 3 planes past
+    // the last channel (blocks of at most 4; what it sums there is dropped)
+    return d.padded_inputs() + d.batch * d.transposed_gradient() + 3 * d.plane();
 }
 
 void direct_forward(float* y, const float* x, const float* w, const float* b, const Conv2dShape& s, float* workspace,
@@ -885,8 +887,8 @@ void direct_backward_input(float* dx, const float* dy, const float* w, const Con
 // in the extra columns), then one task per (block of 64 or 32 output
 // channels, block of 2 or 4 input channels, kernel row) adds the chunk's
 // sums to its part of dw. Partial blocks read zero lanes of dyT, or
-// channels past C_in (the next image's, or the slack), and store only what
-// exists.
+// channels past C_in (the next image's, dyT, or the workspace's spare
+// planes), and store only what exists.
 void direct_backward_weight(float* dw, const float* dy, const float* x, const Conv2dShape& s, float* workspace) {
     const DirectPass d = direct_forward_pass(s);
     const int64_t positions = d.positions(), wq = d.phase_w(), out_plane = d.out_h * d.out_w;

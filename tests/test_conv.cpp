@@ -224,6 +224,8 @@ TEST_CASE("conv2d in float: the direct kernels, forced, match im2col + GEMM on a
         {"7x7 stride 2, padding 3, 3 -> 9, 19x21", {2, 3, 19, 21}, {9, 3, 7, 7}, {.stride = {2, 2}, .padding = {3, 3}}},
         {"1x5 stride (1, 2), padding (0, 2), 13 -> 33, 6x19", {1, 13, 6, 19}, {33, 13, 1, 5},
          {.stride = {1, 2}, .padding = {0, 2}}},
+        {"3x3, padding 1, 40 -> 19, 4x4, batch 1 (layer4 at batch 1)", {1, 40, 4, 4}, {19, 40, 3, 3},
+         {.padding = {1, 1}}},
     };
     for (const Setting& setting : settings) {
         CAPTURE(setting.name);

@@ -597,18 +597,23 @@ constexpr int64_t direct_vectors = 3;
 constexpr int64_t direct_width = lanes * direct_vectors;
 constexpr int64_t direct_slack = 2 * direct_width;  // zeros past the last plane that a tile may read
 
-// One group, float, a kernel larger than 1x1, W_out >= 8 and at least 64
-// (input channel, tap) steps per tile. On smaller planes half of each
-// AVX-512 vector (or of the positions of the weight gradient's rows of width
-// Wq) would be padding, and with fewer steps (MobileNetV2's 3-channel 3x3
-// stem) a tile's store and copy outweigh its sums: the GEMM path was faster
-// there (measured: docs/benchmarks.md). The input gradient also needs stride
-// 1 and padding the flipped convolution can mirror (p <= d (k - 1)).
+// One group, float, a kernel larger than 1x1, W_out >= 8 (>= 4 for a
+// single image) and at least 64 (input channel, tap) steps per tile. On
+// smaller planes half of each AVX-512 vector (or of the positions of the
+// weight gradient's rows of width Wq) would be padding, and with fewer steps
+// (MobileNetV2's 3-channel 3x3 stem) a tile's store and copy outweigh its
+// sums: the GEMM path was faster there (measured: docs/benchmarks.md). A
+// single image's 4x4 planes (resnet18's layer4 at batch 1) still go direct:
+// OpenBLAS packs the weights on every call, which one image cannot amortise
+// (its packing took more time than its multiply), while the direct tile
+// reads each weight once (resnet18 latency 7.2-8.6 -> 5.8-7.9 ms). The
+// input gradient also needs stride 1 and padding the flipped convolution
+// can mirror (p <= d (k - 1)).
 // Then the policy (conv.h) decides.
 std::atomic<ConvDirectPolicy> direct_policy{ConvDirectPolicy::automatic};
 
 bool direct_applies(const Conv2dShape& s, Conv2dPass pass) {
-    if (s.groups != 1 || s.out_w < 8 || s.kernel_h * s.kernel_w == 1 ||
+    if (s.groups != 1 || s.out_w < (s.batch == 1 ? 4 : 8) || s.kernel_h * s.kernel_w == 1 ||
         s.in_channels * s.kernel_h * s.kernel_w < 64)
         return false;
     if (pass == Conv2dPass::backward_input &&

@@ -29,7 +29,7 @@
 //   y[n, g] [Og, L] = w_g [Og, Cg kH kW] @ col.  Backward: col = w_g^T @ dy[n, g]
 //   then col2im adds each row back to the pixels it came from (dx);
 //   dw_g += dy[n, g] @ col^T, summed over the images.
-// - direct (float, one group, kernel > 1x1, W_out >= 8; the input gradient
+// - direct (float, one group, kernel > 1x1, W_out >= 8 or 4 at batch 1; the input gradient
 //   also stride 1): no im2col. Input planes padded and split into stride
 //   phases once; outputs on a flat axis of phase-width rows,
 //   Y_o[q] = sum_{c, t} w[o, c, t] P_c[q + offset_t], in register tiles of

@@ -18,12 +18,14 @@ median step.
 
 PyTorch variants (all with torch.set_num_threads = OMP_NUM_THREADS, oneDNN on):
   default   NCHW, glibc malloc, eager
-  best      jemalloc preloaded (if installed), the faster of NCHW and
-            channels_last (each run in its own process, the faster kept), and
-            for inference TorchScript trace + freeze + optimize_for_inference
-            (which folds batch norm into the convolutions and picks oneDNN's
-            blocked layout) when that works; for batch-1 latency also each
-            layout on one thread (the faster kept, marked +1thread).
+  best      the fastest of NCHW and channels_last, each with glibc malloc and
+            with jemalloc preloaded (if installed; marked +jemalloc), each run
+            in its own process, and for inference TorchScript trace + freeze
+            + optimize_for_inference (which folds batch norm into the
+            convolutions and picks oneDNN's blocked layout) when that works;
+            for batch-1 latency also each on one thread (marked +1thread).
+kiln runs once next to each PyTorch-best variant, so both keep the best of
+as many runs (on a machine whose speed drifts, more runs mean a luckier best).
 """
 import argparse
 import csv
@@ -126,6 +128,8 @@ def worker(args):
     how = "channels_last" if args.channels_last else "nchw"
     if torch.get_num_threads() == 1 and os.environ.get("KILN_BENCH_ONE_THREAD"):
         how += "+1thread"
+    if "jemalloc" in os.environ.get("LD_PRELOAD", ""):
+        how += "+jemalloc"
     times = []
     if args.mode == "train":
         model.train()
@@ -183,10 +187,11 @@ def driver(args):
     env = dict(os.environ)
     env.pop("OPENBLAS_CORETYPE", None)
     threads = env.setdefault("OMP_NUM_THREADS", "2")
-    best_env = dict(env)
-    if os.path.exists(JEMALLOC):
-        best_env["LD_PRELOAD"] = JEMALLOC
-    one_thread_env = dict(best_env, OMP_NUM_THREADS="1", KILN_BENCH_ONE_THREAD="1")
+    # PyTorch's best: each layout with glibc's malloc and with jemalloc (when
+    # installed; on the AVX2 machine of docs/benchmarks.md jemalloc made
+    # mobilenet_v2's training slower), and for batch-1 latency each on one thread too
+    best_envs = [env] + ([dict(env, LD_PRELOAD=JEMALLOC)] if os.path.exists(JEMALLOC) else [])
+    one_thread_envs = [dict(e, OMP_NUM_THREADS="1", KILN_BENCH_ONE_THREAD="1") for e in best_envs]
     # torch is not imported here: the driver stays small (its children start as forks of it)
     probe = subprocess.run([sys.executable, "-c", "import torch, torchvision; print(torch.__version__)"],
                            capture_output=True, text=True)
@@ -200,29 +205,31 @@ def driver(args):
     me = [sys.executable, os.path.abspath(__file__), "--worker"] + common
     setting = (f"threads {threads} (OMP_WAIT_POLICY {env.get('OMP_WAIT_POLICY', 'unset')}), batch {args.batch}, "
                f"3x{args.size}x{args.size}, {args.classes} classes, width {args.width}; PyTorch {version}; jemalloc "
-               f"{'preloaded' if 'LD_PRELOAD' in best_env else 'not found (apt-get install libjemalloc2)'} for best; "
-               f"best of {args.repeat} interleaved repeats; load average {os.getloadavg()[0]:.1f}")
+               f"{'tried' if len(best_envs) > 1 else 'not found (apt-get install libjemalloc2)'} for best; "
+               f"{args.repeat} interleaved repeats, kiln run once per PyTorch-best variant; "
+               f"load average {os.getloadavg()[0]:.1f}")
     print(setting)
     rows = []
     for model in args.models.split(","):
         for mode in MODES:
             kiln = default = best = before = None
+            script = [] if mode == "train" else ["--script"]
+            # a single image: waking a second thread for each op can cost more than it saves
+            # (with OMP_WAIT_POLICY=passive), so PyTorch at its best may be one thread
+            envs = best_envs + (one_thread_envs if mode == "latency" and threads != "1" else [])
+            variants = [(layout, e) for e in envs for layout in ([], ["--channels-last"])]
             for _ in range(args.repeat):
-                kiln = better(kiln, run_line([args.kiln, "--model", model, "--mode", mode] + common, env))
-                if args.baseline:
-                    before = better(before, run_line([args.baseline, "--model", model, "--mode", mode] + common, env))
                 default = better(default, run_line(me + ["--model", model, "--mode", mode,
                                                          "--variant", "default"], env))
-                script = [] if mode == "train" else ["--script"]
-                for layout in ([], ["--channels-last"]):
+                # kiln runs as often as PyTorch's best variants, each next to one: on a
+                # machine whose speed drifts, the best of 8 runs beats the best of 2 by luck
+                for layout, variant_env in variants:
+                    kiln = better(kiln, run_line([args.kiln, "--model", model, "--mode", mode] + common, env))
+                    if args.baseline:
+                        before = better(before, run_line([args.baseline, "--model", model, "--mode", mode] + common,
+                                                         env))
                     best = better(best, run_line(me + ["--model", model, "--mode", mode, "--variant", "best"]
-                                                 + layout + script, best_env))
-                if mode == "latency" and threads != "1":
-                    # a single image: waking a second thread for each op can cost more than it saves
-                    # (with OMP_WAIT_POLICY=passive), so PyTorch at its best may be one thread
-                    for layout in ([], ["--channels-last"]):
-                        best = better(best, run_line(me + ["--model", model, "--mode", mode, "--variant", "best"]
-                                                     + layout + script, one_thread_env))
+                                                 + layout + script, variant_env))
             rows.append((model, mode, kiln, default, best, before))
             was = f" (baseline {before['value']:.2f})" if before else ""
             print(f"  {model} {mode}: kiln {kiln['value']:.2f}{was} {kiln['unit']}, torch default "

@@ -1,4 +1,4 @@
-// The one translation unit that compiles stb_image and stb_image_write.
+// Image decoding and encoding through stb_image and stb_image_write (compiled in data/stb.cpp).
 #include "data/image_io.h"
 
 #include <algorithm>
@@ -11,12 +11,7 @@
 #include <fstream>
 #include <memory>
 
-#define STB_IMAGE_IMPLEMENTATION
-#define STBI_ONLY_PNG
-#define STBI_ONLY_JPEG
-#define STBI_ONLY_BMP
 #include <stb/stb_image.h>
-#define STB_IMAGE_WRITE_IMPLEMENTATION
 #include <stb/stb_image_write.h>
 
 namespace kiln::data {

@@ -29,6 +29,13 @@ double max_abs_difference(const Tensor& a, const Tensor& b) {
     return worst;
 }
 
+// One convolution of a table-driven test: x's and w's shapes and the options.
+struct ConvSetting {
+    const char* name;
+    Shape input, weight;
+    Conv2dOptions options;
+};
+
 // Sets the cpu conv policy (kernels/cpu/conv.h) for a scope.
 struct DirectPolicy {
     cpu::ConvDirectPolicy previous = cpu::conv_direct_policy();
@@ -171,12 +178,7 @@ TEST_CASE("conv2d: one image at a time gives the batch's result (image blocks, t
 
 TEST_CASE("conv2d in float gives the same bits on one thread and on two (direct, strided direct, depthwise)") {
     // Shapes over kernels/cpu/parallel.h's parallel_macs, so two threads split the work.
-    struct Setting {
-        const char* name;
-        Shape input, weight;
-        Conv2dOptions options;
-    };
-    const Setting settings[] = {
+    const ConvSetting settings[] = {
         {"3x3, 64 channels, 32x32, batch 2 (direct)", {2, 64, 32, 32}, {64, 64, 3, 3}, {.padding = {1, 1}}},
         {"7x7 stride 2, 3 -> 32, 128x128, batch 8 (direct, phases)", {8, 3, 128, 128}, {32, 3, 7, 7},
          {.stride = {2, 2}, .padding = {3, 3}}},
@@ -184,7 +186,7 @@ TEST_CASE("conv2d in float gives the same bits on one thread and on two (direct,
          {.padding = {1, 1}, .groups = 96}},
     };
     const DirectPolicy direct(cpu::ConvDirectPolicy::direct);  // the direct weight gradient on every machine
-    for (const Setting& setting : settings) {
+    for (const ConvSetting& setting : settings) {
         CAPTURE(setting.name);
         const Tensor x0 = Tensor::randn(setting.input), w0 = Tensor::randn(setting.weight);
         std::vector<std::vector<double>> results[2];
@@ -211,12 +213,7 @@ TEST_CASE("conv2d in float: the direct kernels, forced, match im2col + GEMM on a
     // Whatever the policy picks on this machine (kernels/cpu/conv.h), both
     // paths run here: the direct forward, input gradient (stride 1) and
     // weight gradient against im2col + OpenBLAS, in float32.
-    struct Setting {
-        const char* name;
-        Shape input, weight;
-        Conv2dOptions options;
-    };
-    const Setting settings[] = {
+    const ConvSetting settings[] = {
         {"3x3, padding 1, 17 -> 11, 9x13, batch 1", {1, 17, 9, 13}, {11, 17, 3, 3}, {.padding = {1, 1}}},
         {"3x3, no padding, 8 -> 35 (partial blocks), 12x10, batch 3", {3, 8, 12, 10}, {35, 8, 3, 3}, {}},
         {"5x3, dilation (2, 1), padding (3, 1), 9 -> 20, 8x17", {2, 9, 8, 17}, {20, 9, 5, 3},
@@ -227,7 +224,7 @@ TEST_CASE("conv2d in float: the direct kernels, forced, match im2col + GEMM on a
         {"3x3, padding 1, 40 -> 19, 4x4, batch 1 (layer4 at batch 1)", {1, 40, 4, 4}, {19, 40, 3, 3},
          {.padding = {1, 1}}},
     };
-    for (const Setting& setting : settings) {
+    for (const ConvSetting& setting : settings) {
         CAPTURE(setting.name);
         const Tensor x0 = Tensor::randn(setting.input), w0 = Tensor::randn(setting.weight);
         const Tensor b0 = Tensor::randn({setting.weight[0]});

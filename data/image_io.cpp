@@ -92,6 +92,20 @@ void check_jpeg_huffman_tables(const uint8_t* bytes, size_t size, const std::str
     }
 }
 
+// The header as stb reads it. stb reports a top-down BMP's height as the
+// file stores it, negative (its decoder then flips the sign): the height here
+// is the decoded image's.
+ImageInfo stb_header(const uint8_t* bytes, int length, const std::string& name) {
+    ImageInfo info;
+    if (!stbi_info_from_memory(bytes, length, &info.width, &info.height, &info.channels))
+        fail("image: ", name, ": ", stb_reason_phrase(stbi_failure_reason()));
+    if (info.height < 0 && info.height != INT32_MIN) info.height = -info.height;
+    if (info.height <= 0 || info.width <= 0)
+        fail("image: ", name, ": the header claims ", info.width, "x", info.height, " pixels; corrupt?");
+    info.bit_depth = stbi_is_16_bit_from_memory(bytes, length) ? 16 : 8;
+    return info;
+}
+
 }  // namespace
 
 ColorMode parse_color_mode(const std::string& name) {
@@ -133,7 +147,6 @@ Image decode_image(const uint8_t* bytes, size_t size, ColorMode mode, const std:
     if (size == 0) fail("image: ", name, ": empty file (0 bytes)");
     if (size > size_t(INT32_MAX)) fail("image: ", name, ": ", size, " bytes, larger than stb_image reads (2 GiB)");
     const int length = int(size);
-    int width = 0, height = 0, file_channels = 0;
     // stb refuses a PNG over 2^30 bytes as "too large" but reports the last
     // format it tried ("unknown image type"): name the claimed size instead.
     if (size >= 24 && std::memcmp(bytes, "\x89PNG\r\n\x1a\n", 8) == 0 && std::memcmp(bytes + 12, "IHDR", 4) == 0) {
@@ -144,12 +157,12 @@ Image decode_image(const uint8_t* bytes, size_t size, ColorMode mode, const std:
         if (int64_t(claimed_width) * claimed_height > max_decode_pixels) too_large(name, claimed_width, claimed_height);
     }
     check_jpeg_huffman_tables(bytes, size, name);  // stb's header scan reads them too
-    if (!stbi_info_from_memory(bytes, length, &width, &height, &file_channels))
-        fail("image: ", name, ": ", stb_reason_phrase(stbi_failure_reason()));
-    const bool sixteen_bit = stbi_is_16_bit_from_memory(bytes, length);
-    if (int64_t(width) * height > max_decode_pixels) too_large(name, width, height);
-    if (info) *info = ImageInfo{height, width, file_channels, sixteen_bit ? 16 : 8};
-    int wanted = mode == ColorMode::gray ? 1 : mode == ColorMode::rgb ? 3 : (file_channels <= 2 ? 1 : 3);
+    const ImageInfo header = stb_header(bytes, length, name);
+    if (int64_t(header.width) * header.height > max_decode_pixels) too_large(name, header.width, header.height);
+    if (info) *info = header;
+    const bool sixteen_bit = header.bit_depth == 16;
+    const int wanted = mode == ColorMode::gray ? 1 : mode == ColorMode::rgb ? 3 : (header.channels <= 2 ? 1 : 3);
+    int width = 0, height = 0;
 
     // The image is allocated only after a successful decode: a corrupt header
     // may claim any size.
@@ -182,13 +195,8 @@ ImageInfo read_image_info(const std::string& path) {
 
 ImageInfo decode_image_info(const uint8_t* bytes, size_t size, const std::string& name) {
     if (size == 0) fail("image: ", name, ": empty file (0 bytes)");
-    ImageInfo info;
-    const int length = int(std::min<size_t>(size, size_t(INT32_MAX)));
     check_jpeg_huffman_tables(bytes, size, name);
-    if (!stbi_info_from_memory(bytes, length, &info.width, &info.height, &info.channels))
-        fail("image: ", name, ": ", stb_reason_phrase(stbi_failure_reason()));
-    info.bit_depth = stbi_is_16_bit_from_memory(bytes, length) ? 16 : 8;
-    return info;
+    return stb_header(bytes, int(std::min<size_t>(size, size_t(INT32_MAX))), name);
 }
 
 void write_image(const std::string& path, const ImageU8& image) {

@@ -53,6 +53,27 @@ TEST_CASE("image io: PNG and BMP round-trip 8-bit gray and RGB exactly") {
     }
 }
 
+TEST_CASE("image io: a top-down BMP (negative height in the header) reads upright with its height positive") {
+    TempDir dir;
+    const Image image = quantised(kiln::test::pattern_image(5, 7, 3));
+    write_image(dir / "up.bmp", image);
+    std::vector<uint8_t> bytes = read_file_bytes(dir / "up.bmp");
+    REQUIRE(bytes.size() > 26);
+    // BITMAPINFOHEADER height at byte 22, little-endian: 5 -> -5 keeps the
+    // pixel rows, which now run top to bottom.
+    const uint32_t minus_five = uint32_t(-5);
+    for (int i = 0; i < 4; ++i) bytes[22 + i] = uint8_t(minus_five >> (8 * i));
+    ImageInfo info;
+    const Image back = decode_image(bytes.data(), bytes.size(), ColorMode::keep, "down.bmp", &info);
+    CHECK(info.height == 5);
+    CHECK(info.width == 7);
+    CHECK(decode_image_info(bytes.data(), bytes.size(), "down.bmp").height == 5);
+    REQUIRE(back.height == 5);
+    for (int y = 0; y < 5; ++y)
+        for (int x = 0; x < 7; ++x)
+            for (int c = 0; c < 3; ++c) CHECK(back.at(y, x, c) == image.at(4 - y, x, c));
+}
+
 TEST_CASE("image io: 16-bit PNG keeps 16-bit precision") {
     TempDir dir;
     Image image(3, 4, 1);

@@ -434,19 +434,22 @@ struct DepthwisePlanes {
     int64_t wide;                 // H_out rows of width Wq
     int64_t width;                // Wq
     std::vector<int64_t> offset;  // in P, of each tap (i, j)
+    int64_t reach;                // the largest offset
 };
 
 DepthwisePlanes depthwise_planes(const Conv2dShape& s) {
     const Phases phases{s.height, s.width, s.pad_h, s.pad_w, s.stride_h, s.stride_w};
     const int64_t wq = phases.columns();
-    return {phases, phases.size(), (s.out_h - 1) * wq + s.out_w, s.out_h * wq, wq,
-            phases.offsets(s.kernel_h, s.kernel_w, s.dilation_h, s.dilation_w)};
+    std::vector<int64_t> offset = phases.offsets(s.kernel_h, s.kernel_w, s.dilation_h, s.dilation_w);
+    const int64_t reach = *std::max_element(offset.begin(), offset.end());
+    return {phases, phases.size(), (s.out_h - 1) * wq + s.out_w, s.out_h * wq, wq, std::move(offset), reach};
 }
 
-// Per thread: the padded plane and one H_out x Wq plane.
+// Per thread: the padded plane and one H_out x Wq plane (the input
+// gradient's: `reach` zeros before it and zeros after it up to the padded size).
 int64_t depthwise_slot_size(const Conv2dShape& s) {
     const DepthwisePlanes d = depthwise_planes(s);
-    return d.padded + d.wide;
+    return d.padded + d.reach + std::max(d.wide, d.padded);
 }
 
 // dy's plane [H_out, W_out] on rows of width Wq, zeros in the extra columns
@@ -464,14 +467,55 @@ void widen_rows(T* wide, const T* plane, const Conv2dShape& s, const DepthwisePl
 // all taps (the same additions in the same order as adding one tap at a
 // time over the plane, so the same bits), instead of a load and a store of
 // the output per tap.
-template <int Taps, typename T>
+template <int Taps, bool Add, typename T>
 void accumulate_taps(T* __restrict out, int64_t count, const T* __restrict in, const int64_t* offset, const T* w,
                      T bias) {
     for (int64_t q = 0; q < count; ++q) {
-        T sum = bias;
+        T sum = Add ? out[q] : bias;
         for (int t = 0; t < Taps; ++t) sum += w[t] * in[q + offset[t]];
         out[q] = sum;
     }
+}
+
+// out[q] = (add ? out[q] : bias) + sum_{t < taps} w[t] in[q + offset[t]] for q < count:
+// 3x3 kernels in registers, other sizes a tap at a time.
+template <typename T>
+void sum_taps(T* __restrict out, int64_t count, const T* __restrict in, const int64_t* offset, const T* w,
+              int64_t taps, T bias, bool add) {
+    if (taps == 9) {
+        if (add) accumulate_taps<9, true>(out, count, in, offset, w, bias);
+        else accumulate_taps<9, false>(out, count, in, offset, w, bias);
+        return;
+    }
+    if (!add) std::fill(out, out + count, bias);
+    for (int64_t t = 0; t < taps; ++t) {
+        const T* from = in + offset[t];
+        for (int64_t q = 0; q < count; ++q) out[q] += w[t] * from[q];
+    }
+}
+
+// dw[t] += sum_q wide[q] in[q + offset[t]] for t < Taps (a 3x3 kernel's):
+// the Taps sums in one pass over q, each wide[q] loaded once; in float,
+// Taps vector accumulators (an array reduction under omp simd was summed
+// across lanes at every step).
+template <int Taps, typename T>
+void tap_dot_products(T* dw, int64_t count, const T* __restrict wide, const T* __restrict in, const int64_t* offset) {
+    T total[Taps] = {};
+    int64_t q = 0;
+    if constexpr (std::is_same_v<T, float>) {
+        simd::vec acc[Taps];
+#pragma GCC unroll 9
+        for (int t = 0; t < Taps; ++t) acc[t] = simd::zero();
+        for (; q + simd::lanes <= count; q += simd::lanes) {
+            const simd::vec grad = simd::load(wide + q);
+#pragma GCC unroll 9
+            for (int t = 0; t < Taps; ++t) acc[t] = simd::fma(grad, simd::load(in + q + offset[t]), acc[t]);
+        }
+        for (int t = 0; t < Taps; ++t) total[t] = simd::sum(acc[t]);
+    }
+    for (; q < count; ++q)
+        for (int t = 0; t < Taps; ++t) total[t] += wide[q] * in[q + offset[t]];
+    for (int t = 0; t < Taps; ++t) dw[t] += total[t];
 }
 
 // One task per input plane (n, c): split it into phases once, then compute its m output planes.
@@ -492,48 +536,40 @@ void depthwise_forward(T* y, const T* x, const T* w, const T* b, const Conv2dSha
             const int64_t o = c * z.out_per_group + k;
             const T* wo = w + o * taps;
             T* yo = y + (n * s.out_channels + o) * z.out_plane;
-            const T bias = b ? b[o] : T(0);
-            if (taps == 9) {
-                accumulate_taps<9>(wide, d.flat, padded, d.offset.data(), wo, bias);
-            } else {
-                std::fill(wide, wide + d.flat, bias);
-                for (int64_t t = 0; t < taps; ++t) {
-                    const T* in = padded + d.offset[size_t(t)];
-                    for (int64_t q = 0; q < d.flat; ++q) wide[q] += wo[t] * in[q];
-                }
-            }
+            sum_taps(wide, d.flat, padded, d.offset.data(), wo, taps, b ? b[o] : T(0), false);
             store_rows(yo, wide, s.out_h, s.out_w, d.width, o, epilogue);
         }
     }
 }
 
 // One task per input plane (n, c): its gradient gathers from the m output
-// channels that read it (no two tasks write one element). The gradient is
-// summed in the phases of P (the taps that read padding land in its border,
-// which is dropped), then added into dx.
+// channels that read it (no two tasks write one element). The gradient of P,
+//   dP[q] = sum_{o, t} w[o, t] dy_wide_o[q - offset_t]   (0 outside dy_wide),
+// is summed at every position of P, in registers over the taps as in the
+// forward: on dy_wide shifted right by `reach` (the largest offset) with
+// zeros around it, the offsets are reach - offset_t. The taps that read
+// padding land in P's border, which is dropped; the rest is added into dx.
 template <typename T>
 void depthwise_backward_input(T* dx, const T* dy, const T* w, const Conv2dShape& s, T* workspace) {
     const Sizes z = sizes_of(s);
     const DepthwisePlanes d = depthwise_planes(s);
     const int64_t taps = s.kernel_h * s.kernel_w, planes = s.batch * s.in_channels;
+    std::vector<int64_t> gather(static_cast<size_t>(taps));
+    for (int64_t t = 0; t < taps; ++t) gather[size_t(t)] = d.reach - d.offset[size_t(t)];
     const int64_t slot_size = depthwise_slot_size(s), threads = max_threads();  // one workspace slot per thread
 #pragma omp parallel for num_threads(threads) schedule(static) if (s.batch * s.out_channels * z.out_plane * taps >= parallel_depthwise_macs)
     for (int64_t p = 0; p < planes; ++p) {  // p = (n, c)
         const int64_t n = p / s.in_channels, c = p % s.in_channels;
-        T* __restrict padded = workspace + omp_thread() * slot_size;  // gradient of P
-        T* __restrict wide = padded + d.padded;                       // dy on rows of width Wq, zeros past W_out
-        std::fill(padded, padded + d.padded, T(0));
+        T* __restrict grad = workspace + omp_thread() * slot_size;  // gradient of P
+        T* __restrict shifted = grad + d.padded;                    // [reach + padded]: zeros, dy_wide, zeros
+        std::fill(shifted, shifted + d.reach, T(0));
+        std::fill(shifted + d.reach + d.wide, shifted + d.reach + d.padded, T(0));
         for (int64_t k = 0; k < z.out_per_group; ++k) {
             const int64_t o = c * z.out_per_group + k;
-            const T* wo = w + o * taps;
-            widen_rows(wide, dy + (n * s.out_channels + o) * z.out_plane, s, d);
-            for (int64_t t = 0; t < taps; ++t) {
-                const T weight = wo[t];
-                T* out = padded + d.offset[size_t(t)];
-                for (int64_t q = 0; q < d.flat; ++q) out[q] += weight * wide[q];
-            }
+            widen_rows(shifted + d.reach, dy + (n * s.out_channels + o) * z.out_plane, s, d);
+            sum_taps(grad, d.padded, shifted, gather.data(), w + o * taps, taps, T(0), k > 0);
         }
-        d.phases.add_to(dx + p * z.in_plane, padded);
+        d.phases.add_to(dx + p * z.in_plane, grad);
     }
 }
 
@@ -553,13 +589,11 @@ void depthwise_backward_weight(T* dw, const T* dy, const T* x, const Conv2dShape
         for (int64_t n = 0; n < s.batch; ++n) {
             d.phases.split(padded, x + (n * s.in_channels + o / z.out_per_group) * z.in_plane);
             widen_rows(wide, dy + (n * s.out_channels + o) * z.out_plane, s, d);
-            for (int64_t t = 0; t < taps; ++t) {
-                const T* in = padded + d.offset[size_t(t)];
-                T total = T(0);
-#pragma omp simd reduction(+ : total)
-                for (int64_t q = 0; q < d.flat; ++q) total += wide[q] * in[q];
-                dwo[t] += total;
+            if (taps == 9) {
+                tap_dot_products<9>(dwo, d.flat, wide, padded, d.offset.data());
+                continue;
             }
+            for (int64_t t = 0; t < taps; ++t) tap_dot_products<1>(dwo + t, d.flat, wide, padded, &d.offset[size_t(t)]);
         }
     }
 }

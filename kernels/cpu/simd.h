@@ -41,6 +41,14 @@ inline vec load(const float* p) {
     return v;
 }
 inline void store(float* p, vec v) { std::memcpy(p, &v, sizeof v); }
+// the sum of v's lanes, in lane order
+inline float sum(vec v) {
+    float lane[lanes];
+    store(lane, v);
+    float total = 0.0f;
+    for (int l = 0; l < lanes; ++l) total += lane[l];
+    return total;
+}
 
 // to[j ld_to + k] = from[k ld_from + j] for k < lanes (zero for k >= rows)
 // and j < columns: one lanes x lanes block (fewer rows or columns at the

@@ -73,7 +73,7 @@ public:
     std::vector<Tensor> backward(const Tensor& dy) override {
         const Tensor dy_contiguous = dy.contiguous();
         Tensor dx, dweight, dbias;
-        if (next[0]) dx = Tensor::zeros(x_.shape(), dy.dtype(), dy.device());
+        if (next[0]) dx = Tensor::empty(x_.shape(), dy.dtype(), dy.device());  // written whole by the kernel
         if (next[1]) dweight = Tensor::zeros({extent_.C}, dy.dtype(), dy.device());
         if (next[2]) dbias = Tensor::zeros({extent_.C}, dy.dtype(), dy.device());
         dispatch_floating(dy.dtype(), op_name(activation_), [&]<typename T>() {

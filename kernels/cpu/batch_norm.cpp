@@ -94,7 +94,7 @@ void backward_channels(T* dx, T* dweight, T* dbias, const T* dy, const T* x, con
             for (int64_t s = 0; s < S; ++s) {
                 const int64_t i = (n * C + c) * S + s;
                 const double xhat = (x[i] - mu) * r;
-                dx[i] += T(math::batch_norm_input_gradient(r, gamma, activation_gradient<A>(dy, y, i), xhat, means));
+                dx[i] = T(math::batch_norm_input_gradient(r, gamma, activation_gradient<A>(dy, y, i), xhat, means));
             }
     }
 }

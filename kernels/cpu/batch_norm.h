@@ -47,8 +47,10 @@ template <typename T>
 void batch_norm_forward(T* y, const T* x, const T* mean, const T* rstd, const T* weight, const T* bias, int64_t N,
                         int64_t C, int64_t S, math::BatchNormActivation activation);
 
-// Adds into dx [N, C, S], dweight [C], dbias [C] (each may be null). y is the
-// forward's output, read only with an activation (may be null without).
+// Writes dx [N, C, S] (it need not be zeroed: a fresh gradient, neither read
+// nor zero-filled first) and adds into dweight [C], dbias [C] (each may be
+// null). y is the forward's output, read only with an activation (may be
+// null without).
 template <typename T>
 void batch_norm_backward(T* dx, T* dweight, T* dbias, const T* dy, const T* x, const T* y, const T* mean,
                          const T* rstd, const T* weight, int64_t N, int64_t C, int64_t S, bool training,

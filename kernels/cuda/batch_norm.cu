@@ -101,7 +101,7 @@ __global__ void backward_kernel(T* dx, T* dweight, T* dbias, const T* dy, const 
     for (int64_t k = threadIdx.x; k < m; k += blockDim.x) {
         const int64_t i = channel_offset(k, c, C, S);
         const double xhat = (double(x[i]) - mu) * r;
-        dx[i] += T(math::batch_norm_input_gradient(r, gamma, double(activation_gradient(activation, dy, y, i)), xhat,
+        dx[i] = T(math::batch_norm_input_gradient(r, gamma, double(activation_gradient(activation, dy, y, i)), xhat,
                                                    means));
     }
 }

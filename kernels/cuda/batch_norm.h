@@ -18,6 +18,7 @@ void batch_norm_running_statistics(T* mean, T* rstd, const T* running_mean, cons
 template <typename T>
 void batch_norm_forward(T* y, const T* x, const T* mean, const T* rstd, const T* weight, const T* bias, int64_t N,
                         int64_t C, int64_t S, math::BatchNormActivation activation);
+// As kiln::cpu::batch_norm_backward: writes dx, adds into dweight and dbias.
 template <typename T>
 void batch_norm_backward(T* dx, T* dweight, T* dbias, const T* dy, const T* x, const T* y, const T* mean,
                          const T* rstd, const T* weight, int64_t N, int64_t C, int64_t S, bool training,

@@ -88,10 +88,10 @@ void batch_norm_backward(T* dx, T* dweight, T* dbias, const T* dy, const T* x, c
         unary_backward_overwrite(unary_op(activation), {}, dz, dy, y, y, count);
         dy = dz;
     }
-    const T one = 1;
+    const T one = 1, zero = 0;  // dx written (beta 0: not read), dweight and dbias added into (beta 1)
     // eps only matters when mean and rstd are not given; they always are (rstd already includes eps).
     constexpr double unused_eps = 1e-5;
-    check(cudnnBatchNormalizationBackward(cudnn_handle(), mode, &one, &one, &one, &one, d.x, x, d.x, dy, d.x,
+    check(cudnnBatchNormalizationBackward(cudnn_handle(), mode, &one, &zero, &one, &one, d.x, x, d.x, dy, d.x,
                                           dx ? dx : scratch, d.channel, weight ? weight : constant_array(T(1), C),
                                           dweight ? dweight : scratch + N * C * S,
                                           dbias ? dbias : scratch + N * C * S + C, unused_eps, mean, rstd),

@@ -32,7 +32,7 @@ template <typename T>
 void batch_norm_forward_inference(T* y, const T* x, const T* running_mean, const T* running_var, const T* weight,
                                   const T* bias, int64_t N, int64_t C, int64_t S, double eps,
                                   math::BatchNormActivation activation);
-// The same signature as kiln::cuda::batch_norm_backward; adds into dx,
+// The same signature as kiln::cuda::batch_norm_backward; writes dx, adds into
 // dweight, dbias (any may be null). With relu, cuDNN's activation backward
 // (relu6: kiln's kernel) first writes dz = dy act'(y) into the workspace, and the batch norm
 // backward runs on dz. cuDNN has a training backward only: with training =

@@ -89,6 +89,7 @@ TEST_CASE("conv2d: the depthwise kernel equals separate per-channel convolutions
         const char* name;
         int64_t multiplier;
         Conv2dOptions options;  // groups filled in below
+        int64_t batch = 3, height = 9, width = 11;
     };
     const Setting settings[] = {
         {"3x3, padding 1", 1, {.padding = {1, 1}}},
@@ -98,11 +99,14 @@ TEST_CASE("conv2d: the depthwise kernel equals separate per-channel convolutions
         {"5x5, stride (3, 2), padding (0, 2), dilation 2", 1, {.stride = {3, 2}, .padding = {0, 2}, .dilation = {2, 2}}},
         {"3x3, stride (1, 3), padding (2, 1), multiplier 3", 3, {.stride = {1, 3}, .padding = {2, 1}}},
         {"3x3, stride 4, padding 1", 1, {.stride = {4, 4}, .padding = {1, 1}}},
+        // small planes go many images per task (depthwise_chunk): two chunks, the last one partial
+        {"3x3, padding 1, 2x3 planes, batch 700", 1, {.padding = {1, 1}}, 700, 2, 3},
+        {"3x3, stride 2, padding 1, 3x3 planes, batch 500, multiplier 2", 2, {.stride = {2, 2}, .padding = {1, 1}}, 500, 3, 3},
     };
     for (const Setting& setting : settings) {
         CAPTURE(setting.name);
         const int64_t channels = 5, m = setting.multiplier, k = setting.options.dilation[0] == 2 ? 5 : 3;
-        const Tensor x0 = Tensor::randn({3, channels, 9, 11}, DType::float64);
+        const Tensor x0 = Tensor::randn({setting.batch, channels, setting.height, setting.width}, DType::float64);
         const Tensor w0 = Tensor::randn({channels * m, 1, k, k}, DType::float64);
         const Tensor b0 = Tensor::randn({channels * m}, DType::float64);
 

@@ -24,8 +24,10 @@ PyTorch variants (all with torch.set_num_threads = OMP_NUM_THREADS, oneDNN on):
             + optimize_for_inference (which folds batch norm into the
             convolutions and picks oneDNN's blocked layout) when that works;
             for batch-1 latency also each on one thread (marked +1thread).
-kiln runs once next to each PyTorch-best variant, so both keep the best of
-as many runs (on a machine whose speed drifts, more runs mean a luckier best).
+kiln runs once next to each PyTorch-best variant, on that variant's number
+of threads, so both keep the best of as many runs (on a machine whose speed
+drifts, more runs mean a luckier best) and a one-thread PyTorch latency
+meets a one-thread kiln one too (the table then names kiln's thread count).
 """
 import argparse
 import csv
@@ -224,7 +226,9 @@ def driver(args):
                 # kiln runs as often as PyTorch's best variants, each next to one: on a
                 # machine whose speed drifts, the best of 8 runs beats the best of 2 by luck
                 for layout, variant_env in variants:
-                    kiln = better(kiln, run_line([args.kiln, "--model", model, "--mode", mode] + common, env))
+                    kiln_env = dict(env, OMP_NUM_THREADS=variant_env["OMP_NUM_THREADS"])
+                    kiln = better(kiln, run_line([args.kiln, "--model", model, "--mode", mode] + common, kiln_env)
+                                  | {"threads": kiln_env["OMP_NUM_THREADS"]})
                     if args.baseline:
                         before = better(before, run_line([args.baseline, "--model", model, "--mode", mode] + common,
                                                          env))
@@ -232,7 +236,7 @@ def driver(args):
                                                  + layout + script, variant_env))
             rows.append((model, mode, kiln, default, best, before))
             was = f" (baseline {before['value']:.2f})" if before else ""
-            print(f"  {model} {mode}: kiln {kiln['value']:.2f}{was} {kiln['unit']}, torch default "
+            print(f"  {model} {mode}: kiln {kiln['value']:.2f}{was} {kiln['unit']} ({kiln['threads']} threads), torch default "
                   f"{default['value']:.2f}, torch best ({best['who']}) {best['value']:.2f}  "
                   f"[peak RSS MiB: {kiln['rss']:.0f} / {default['rss']:.0f} / {best['rss']:.0f}]", flush=True)
     setting += f"; load average at the end {os.getloadavg()[0]:.1f}"
@@ -245,7 +249,8 @@ def driver(args):
         unit = kiln["unit"]
         name = {"train": "train img/s", "latency": "latency ms (batch 1)", "throughput": "infer img/s (batch 32)"}[mode]
         # ratio = kiln / PyTorch of the figure itself (for latency below 1 is better, for img/s above 1)
-        table.append(f"| {model} | {name} | {kiln['value']:.2f} | {default['value']:.2f} | {best['value']:.2f} "
+        kiln_threads = "" if kiln["threads"] == threads else f" ({kiln['threads']} thread{'s' * (kiln['threads'] != '1')})"
+        table.append(f"| {model} | {name} | {kiln['value']:.2f}{kiln_threads} | {default['value']:.2f} | {best['value']:.2f} "
                      f"({best['who'].split(':')[1]}) | {kiln['value'] / default['value']:.2f} | "
                      f"{kiln['value'] / best['value']:.2f} | "
                      + (f"{before['value'] / best['value']:.2f} | " if before else "")

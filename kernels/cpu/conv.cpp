@@ -523,13 +523,56 @@ void accumulate_taps(T* __restrict out, int64_t count, const T* __restrict in, c
     }
 }
 
+// accumulate_taps<9> for taps on 3 rows of 3 neighbouring positions,
+// offset[3 i + j] = offset[3 i] + j Step (a 3x3 kernel at unit stride and
+// dilation; Step -1: the input gradient's gather): 3 row pointers, the
+// column a constant displacement. Nine tap pointers and nine weights did
+// not fit AVX2's 16 registers, and the loop reloaded them from the stack
+// for every vector.
+template <int Step, bool Add, typename T>
+void accumulate_3x3_rows(T* __restrict out, int64_t count, const T* __restrict in, const int64_t* offset,
+                         const T* w, T bias) {
+    const T* __restrict r0 = in + offset[0];
+    const T* __restrict r1 = in + offset[3];
+    const T* __restrict r2 = in + offset[6];
+    const T w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3], w4 = w[4], w5 = w[5], w6 = w[6], w7 = w[7], w8 = w[8];
+    for (int64_t q = 0; q < count; ++q) {
+        T sum = Add ? out[q] : bias;
+        sum += w0 * r0[q];
+        sum += w1 * r0[q + Step];
+        sum += w2 * r0[q + 2 * Step];
+        sum += w3 * r1[q];
+        sum += w4 * r1[q + Step];
+        sum += w5 * r1[q + 2 * Step];
+        sum += w6 * r2[q];
+        sum += w7 * r2[q + Step];
+        sum += w8 * r2[q + 2 * Step];
+        out[q] = sum;
+    }
+}
+
+// The step s when offset[3 i + j] = offset[3 i] + j s for s = 1 or -1, else 0.
+int taps_on_rows(const int64_t* offset) {
+    for (const int step : {1, -1}) {
+        bool rows = true;
+        for (int t = 0; t < 9; ++t) rows = rows && offset[t] == offset[t / 3 * 3] + t % 3 * step;
+        if (rows) return step;
+    }
+    return 0;
+}
+
 // out[q] = (add ? out[q] : bias) + sum_{t < taps} w[t] in[q + offset[t]] for q < count:
 // 3x3 kernels in registers, other sizes a tap at a time.
 template <typename T>
 void sum_taps(T* __restrict out, int64_t count, const T* __restrict in, const int64_t* offset, const T* w,
               int64_t taps, T bias, bool add) {
     if (taps == 9) {
-        if (add) accumulate_taps<9, true>(out, count, in, offset, w, bias);
+        const int step = taps_on_rows(offset);
+        if (step == 1 && add) accumulate_3x3_rows<1, true>(out, count, in, offset, w, bias);
+        else if (step == 1) accumulate_3x3_rows<1, false>(out, count, in, offset, w, bias);
+        else if (step == -1 && add) accumulate_3x3_rows<-1, true>(out, count, in, offset, w, bias);
+        else if (step == -1) accumulate_3x3_rows<-1, false>(out, count, in, offset, w, bias);
+        else if (add) accumulate_taps<9, true>(out, count, in, offset, w, bias);
         else accumulate_taps<9, false>(out, count, in, offset, w, bias);
         return;
     }

@@ -508,7 +508,7 @@ void split_planes(T* padded, const T* plane, int64_t count, int64_t image, const
     for (int64_t i = 0; i < count; ++i) d.phases.split(padded + i * d.padded, plane + i * image);
 }
 
-// out[q] = bias + sum_t w[t] in[q + offset[t]], t < Taps (the taps of a 3x3
+// out[q] = (Add ? out[q] : bias) + sum_t w[t] in[q + offset[t]], t < Taps (the taps of a 3x3
 // kernel), for q < count: the sum of each output stays in a register over
 // all taps (the same additions in the same order as adding one tap at a
 // time over the plane, so the same bits), instead of a load and a store of

@@ -355,8 +355,8 @@ void add_batch_norm_cases(std::vector<Case>& cases, const Settings& settings, co
             c.pass = forward ? "forward (training)" : "backward";
             c.shape = shape_text({N, C, S});
             c.flops = (forward ? 6.0 : 10.0) * double(x.numel()) + (fused ? double(x.numel()) : 0);  // memory-bound
-            // fwd: x, y;  bwd: x, dy, dx (added into), and y for the relu mask
-            c.bytes = forward ? 2 * tensor_bytes : (fused ? 5 : 4) * tensor_bytes;
+            // fwd: x, y;  bwd: x, dy, dx (written), and y for the relu mask
+            c.bytes = forward ? 2 * tensor_bytes : (fused ? 4 : 3) * tensor_bytes;
             c.tolerance = settings.gpu() ? gpu_tolerance : emu_tolerance;
             c.hand = side(settings.device, false);
             c.reference = side(reference_device, true);

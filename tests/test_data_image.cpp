@@ -72,6 +72,15 @@ TEST_CASE("image io: a top-down BMP (negative height in the header) reads uprigh
     for (int y = 0; y < 5; ++y)
         for (int x = 0; x < 7; ++x)
             for (int c = 0; c < 3; ++c) CHECK(back.at(y, x, c) == image.at(4 - y, x, c));
+
+    // A height of 0, or -2^31 (no positive counterpart), is refused by name, decoded or not.
+    for (const uint32_t height : {uint32_t(0), uint32_t(0x80000000u)}) {
+        for (int i = 0; i < 4; ++i) bytes[22 + i] = uint8_t(height >> (8 * i));
+        const std::string claims = "image: bad.bmp: the header claims 7x" + std::to_string(int32_t(height)) + " pixels";
+        CHECK(error_of([&] { decode_image_info(bytes.data(), bytes.size(), "bad.bmp"); }).find(claims) != std::string::npos);
+        CHECK(error_of([&] { decode_image(bytes.data(), bytes.size(), ColorMode::keep, "bad.bmp"); }).find(claims) !=
+              std::string::npos);
+    }
 }
 
 TEST_CASE("image io: 16-bit PNG keeps 16-bit precision") {

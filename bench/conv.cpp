@@ -5,6 +5,7 @@
 //   OPENBLAS_CORETYPE= OMP_NUM_THREADS=2 build/bench/bench_conv [--batch 8] [--csv] [--quick]
 //       [--layer I] (time only layer I, 0-based)   [--no-peak] (skip measuring the peak)
 //       [--list] (the CSV rows without timing them)
+//       [--policy automatic|direct|gemm|winograd] (the cpu algorithm choice, kernels/cpu/conv.h)
 //
 // Each distinct layer shape appears once (a repeated block is timed once).
 // No bias (both nets follow every conv with batch norm). "backward" is one
@@ -46,8 +47,19 @@ int main(int argc, char** argv) {
         else if (!std::strcmp(argv[i], "--list")) list = csv = true;
         else if (!std::strcmp(argv[i], "--batch") && i + 1 < argc) batch = std::atoll(argv[++i]);
         else if (!std::strcmp(argv[i], "--layer") && i + 1 < argc) only_layer = std::atoll(argv[++i]);
-        else {
-            std::fprintf(stderr, "usage: bench_conv [--batch N] [--csv] [--quick] [--layer I] [--no-peak] [--list]\n");
+        else if (!std::strcmp(argv[i], "--policy") && i + 1 < argc) {
+            const std::string name = argv[++i];
+            const auto policy = name == "direct" ? kiln::cpu::ConvDirectPolicy::direct
+                                : name == "gemm" ? kiln::cpu::ConvDirectPolicy::gemm
+                                : name == "winograd" ? kiln::cpu::ConvDirectPolicy::winograd
+                                                     : kiln::cpu::ConvDirectPolicy::automatic;
+            if (policy == kiln::cpu::ConvDirectPolicy::automatic && name != "automatic") {
+                std::fprintf(stderr, "bench_conv: --policy: unknown policy '%s'\n", name.c_str());
+                return 2;
+            }
+            kiln::cpu::set_conv_direct_policy(policy);
+        } else {
+            std::fprintf(stderr, "usage: bench_conv [--batch N] [--csv] [--quick] [--layer I] [--no-peak] [--list] [--policy P]\n");
             return 2;
         }
     }

@@ -213,6 +213,42 @@ TEST_CASE("conv2d in float gives the same bits on one thread and on two (direct,
     }
 }
 
+TEST_CASE("conv2d in float: Winograd F(2x2, 3x3), forced, matches im2col + GEMM on awkward shapes") {
+    // The forward and the input gradient (the weight gradient is not
+    // Winograd's) against im2col + OpenBLAS, in float32: odd output sizes
+    // (a last tile half outside), partial blocks of output channels, batch 1,
+    // 1x1 and 2x2 images, padding 0 and 2, and a batch in several chunks.
+    const ConvSetting settings[] = {
+        {"padding 1, 17 -> 11, 9x13, batch 1", {1, 17, 9, 13}, {11, 17, 3, 3}, {.padding = {1, 1}}},
+        {"no padding, 8 -> 35, 12x11, batch 3", {3, 8, 12, 11}, {35, 8, 3, 3}, {}},
+        {"padding 2, 5 -> 6, 7x6, batch 2", {2, 5, 7, 6}, {6, 5, 3, 3}, {.padding = {2, 2}}},
+        {"padding (1, 0), 3 -> 1, 5x4", {2, 3, 5, 4}, {1, 3, 3, 3}, {.padding = {1, 0}}},
+        {"padding 1, 40 -> 19, 1x1 and batch 1", {1, 40, 1, 1}, {19, 40, 3, 3}, {.padding = {1, 1}}},
+        {"padding 1, 9 -> 7, 2x2, batch 5", {5, 9, 2, 2}, {7, 9, 3, 3}, {.padding = {1, 1}}},
+        {"padding 1, 64 -> 70, 31x32, batch 3 (one image per chunk)", {3, 64, 31, 32}, {70, 64, 3, 3},
+         {.padding = {1, 1}}},
+    };
+    for (const ConvSetting& setting : settings) {
+        CAPTURE(setting.name);
+        const Tensor x0 = Tensor::randn(setting.input), w0 = Tensor::randn(setting.weight);
+        const Tensor b0 = Tensor::randn({setting.weight[0]});
+        std::vector<Tensor> results[2];
+        for (const cpu::ConvDirectPolicy policy : {cpu::ConvDirectPolicy::winograd, cpu::ConvDirectPolicy::gemm}) {
+            const DirectPolicy scope(policy);
+            Tensor x = leaf(x0), w = leaf(w0), b = leaf(b0);
+            const Tensor y = conv2d(x, w, b, setting.options);
+            Generator generator(7);  // the same dy for both
+            y.backward(Tensor::randn(y.shape(), DType::float32, generator));
+            results[policy == cpu::ConvDirectPolicy::gemm] = {y, x.grad()};
+        }
+        for (size_t i = 0; i < 2; ++i) {
+            CAPTURE(i);  // y, dx
+            const double scale = std::max(1.0, max(abs(results[1][i])).item());
+            CHECK(max_abs_difference(results[0][i], results[1][i]) < 2e-5 * scale);
+        }
+    }
+}
+
 TEST_CASE("conv2d in float: the direct kernels, forced, match im2col + GEMM on awkward shapes (every pass)") {
     // Whatever the policy picks on this machine (kernels/cpu/conv.h), both
     // paths run here: the direct forward, input gradient (stride 1) and

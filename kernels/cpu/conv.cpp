@@ -9,6 +9,7 @@
 
 #include <unistd.h>
 
+#include "kernels/common/winograd.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/cpu/simd.h"
@@ -755,10 +756,17 @@ bool direct_applies(const Conv2dShape& s, Conv2dPass pass) {
     switch (direct_policy.load(std::memory_order_relaxed)) {
         case ConvDirectPolicy::direct: return true;
         case ConvDirectPolicy::gemm: return false;
+        case ConvDirectPolicy::winograd:  // where Winograd does not apply
         case ConvDirectPolicy::automatic: break;
     }
     return pass != Conv2dPass::backward_weight || simd::registers == 32;
 }
+
+// How a register tile steps through its operands: `channels` x `taps` steps,
+// input channel c at in + c plane, weight (r, c, t) at weights[r row + c channel + t tap].
+struct TileSteps {
+    int64_t channels, plane, taps, row, channel, tap;
+};
 
 // One direct pass: `channels` planes of [height, width] in (split into
 // phases), `outputs` planes of [out_h, out_w] out, and where the weight
@@ -777,6 +785,7 @@ struct DirectPass {
     int64_t outputs_padded() const { return (outputs + lanes - 1) / lanes * lanes; }
     int64_t transposed_gradient() const { return positions() * outputs_padded(); }  // dyT of one image
     int64_t padded_inputs() const { return (batch * channels * plane() + lanes - 1) / lanes * lanes + direct_slack; }  // whole vectors
+    TileSteps steps() const { return {channels, plane(), taps(), weight_row, weight_channel, weight_tap}; }
     // In P_c: where tap t reads for q = 0.
     std::vector<int64_t> offsets() const { return phases().offsets(kernel_h, kernel_w, dilation_h, dilation_w); }
 };
@@ -813,30 +822,29 @@ void pad_direct_inputs(float* padded, const float* x, const DirectPass& d) {
     for (int64_t p = 0; p < planes; ++p) phases.split(padded + p * plane, x + p * d.height * d.width);
 }
 
-// tile[r][lanes v + l] = sum_{c, t} weight(r, c, t) in[c plane + offset[t] + lanes v + l]:
+// tile[r pitch + lanes v + l] = sum_{c, t} weight(r, c, t) in[c plane + offset[t] + lanes v + l]:
 // R x V accumulators in registers over all (c, t).
 template <int V>
-void direct_tile(float* __restrict tile, const float* in, const float* weights, const DirectPass& d,
+void direct_tile(float* __restrict tile, int64_t pitch, const float* in, const float* weights, const TileSteps& s,
                  const int64_t* offset) {
     constexpr int R = int(direct_rows);
-    const int64_t plane = d.plane(), taps = d.taps(), row = d.weight_row, tap = d.weight_tap;
     simd::vec acc[R][V];
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r)
 #pragma GCC unroll 3
         for (int v = 0; v < V; ++v) acc[r][v] = simd::zero();
-    for (int64_t c = 0; c < d.channels; ++c) {
-        const float* pc = in + c * plane;
-        const float* wc = weights + c * d.weight_channel;
-        for (int64_t t = 0; t < taps; ++t) {
+    for (int64_t c = 0; c < s.channels; ++c) {
+        const float* pc = in + c * s.plane;
+        const float* wc = weights + c * s.channel;
+        for (int64_t t = 0; t < s.taps; ++t) {
             const float* pt = pc + offset[t];
-            const float* wt = wc + t * tap;
+            const float* wt = wc + t * s.tap;
             simd::vec x[V];
 #pragma GCC unroll 3
             for (int v = 0; v < V; ++v) x[v] = simd::load(pt + lanes * v);
 #pragma GCC unroll 8
             for (int r = 0; r < R; ++r) {
-                const simd::vec weight = simd::broadcast(wt[r * row]);
+                const simd::vec weight = simd::broadcast(wt[r * s.row]);
 #pragma GCC unroll 3
                 for (int v = 0; v < V; ++v) acc[r][v] = simd::fma(weight, x[v], acc[r][v]);
             }
@@ -845,7 +853,46 @@ void direct_tile(float* __restrict tile, const float* in, const float* weights, 
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r)
 #pragma GCC unroll 3
-        for (int v = 0; v < V; ++v) simd::store(tile + r * direct_width + lanes * v, acc[r][v]);
+        for (int v = 0; v < V; ++v) simd::store(tile + r * pitch + lanes * v, acc[r][v]);
+}
+
+// out[r pitch + q] = sum_{c < depth} a[r lda + c] b[c ldb + q] for r < R and
+// q < count: a matrix product in direct_tile's register tiles (R rows x V
+// vectors, each step V loads of b and R broadcasts of a).
+template <int V>
+void product_tile(float* __restrict out, int64_t pitch, const float* a, int64_t lda, const float* b, int64_t ldb,
+                  int64_t depth) {
+    constexpr int R = int(direct_rows);
+    simd::vec acc[R][V];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 3
+        for (int v = 0; v < V; ++v) acc[r][v] = simd::zero();
+    for (int64_t c = 0; c < depth; ++c) {
+        simd::vec x[V];
+#pragma GCC unroll 3
+        for (int v = 0; v < V; ++v) simd::load_into_register(x[v], b + c * ldb + lanes * v);
+#pragma GCC unroll 8
+        for (int r = 0; r < R; ++r) {
+            const simd::vec weight = simd::broadcast(a[r * lda + c]);
+#pragma GCC unroll 3
+            for (int v = 0; v < V; ++v) acc[r][v] = simd::fma(weight, x[v], acc[r][v]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 3
+        for (int v = 0; v < V; ++v) simd::store(out + r * pitch + lanes * v, acc[r][v]);
+}
+
+void product_rows(float* out, int64_t pitch, int64_t count, const float* a, int64_t lda, const float* b, int64_t ldb,
+                  int64_t depth) {
+    for (int64_t q0 = 0; q0 < count; q0 += direct_width) {
+        const int64_t vectors = std::min<int64_t>(direct_vectors, (count - q0 + lanes - 1) / lanes);
+        if (vectors == 3) product_tile<3>(out + q0, pitch, a, lda, b + q0, ldb, depth);
+        else if (vectors == 2) product_tile<2>(out + q0, pitch, a, lda, b + q0, ldb, depth);
+        else product_tile<1>(out + q0, pitch, a, lda, b + q0, ldb, depth);
+    }
 }
 
 // sums[k][v] (k = (channel c < CB, tap j < 3) of 3 taps of one kernel row,
@@ -913,8 +960,9 @@ void direct_planes(float* y, const float* padded, const float* w, const float* b
     const int64_t blocks = (d.outputs + direct_rows - 1) / direct_rows, full = d.outputs / direct_rows;
     const std::vector<int64_t> offset = d.offsets();
     // the spare block: weight (r, c, t) at spare[r + (c taps + t) R]
-    DirectPass spare_pass = d;
-    spare_pass.weight_row = 1, spare_pass.weight_channel = taps * direct_rows, spare_pass.weight_tap = direct_rows;
+    const TileSteps steps = d.steps();
+    TileSteps spare_steps = steps;
+    spare_steps.row = 1, spare_steps.channel = taps * direct_rows, spare_steps.tap = direct_rows;
 #pragma omp single
     if (full < blocks)
         for (int64_t r = 0; r < direct_rows; ++r)
@@ -930,16 +978,16 @@ void direct_planes(float* y, const float* padded, const float* w, const float* b
     for (int64_t task = 0; task < tasks; ++task) {
         const int64_t n = task / blocks, block = task % blocks;
         const int64_t o0 = block * direct_rows, rows = std::min(direct_rows, d.outputs - o0);
-        const DirectPass& pass = block < full ? d : spare_pass;
+        const TileSteps& tile_steps = block < full ? steps : spare_steps;
         const float* weights = block < full ? w + d.weight_first + o0 * d.weight_row : spare;
         const float* in = padded + n * d.channels * d.plane();
         float* out = y + (n * d.outputs + o0) * out_plane;
         alignas(64) float tile[direct_rows * direct_width];
         for (int64_t q0 = 0; q0 < flat; q0 += direct_width) {
             const int64_t vectors = std::min<int64_t>(direct_vectors, (flat - q0 + lanes - 1) / lanes);
-            if (vectors == 3) direct_tile<3>(tile, in + q0, weights, pass, offset.data());
-            else if (vectors == 2) direct_tile<2>(tile, in + q0, weights, pass, offset.data());
-            else direct_tile<1>(tile, in + q0, weights, pass, offset.data());
+            if (vectors == 3) direct_tile<3>(tile, direct_width, in + q0, weights, tile_steps, offset.data());
+            else if (vectors == 2) direct_tile<2>(tile, direct_width, in + q0, weights, tile_steps, offset.data());
+            else direct_tile<1>(tile, direct_width, in + q0, weights, tile_steps, offset.data());
             // the tile's positions [q0, q1) row by row, valid columns only
             const int64_t q1 = std::min(flat, q0 + lanes * vectors);
             for (int64_t q = q0; q < q1;) {
@@ -1085,6 +1133,167 @@ void direct_backward_weight(float* dw, const float* dy, const float* x, const Co
     }
 }
 
+// ---- Winograd F(2x2, 3x3) (kernels/common/winograd.h): 3x3 kernels at stride 1 ----
+// The output in 2x2 tiles; tile (ti, tj) reads the 4x4 patch of the padded
+// input P at rows 2 ti.., columns 2 tj... Split by stride 2 into its four
+// phases (Phases above), P puts patch element (i, j) of consecutive tiles
+// of a tile row in consecutive places: tile (ti, tj) reads phase
+// (i mod 2, j mod 2) at (ti + i / 2) Wq + tj + j / 2 (the offsets of a 4x4
+// kernel at stride 2), so the input transform runs on whole vectors of
+// tiles. A chunk of images at a time, in one parallel region:
+//   U [16][K'][C] = G g G^T of every (output k, input c) kernel (once per call; K' = K rounded up to R)
+//   V [16][C][Q]  = B^T d B of every (input channel, tile)      (Q: the chunk's tiles, image n's from n T)
+//   M [16][K'][Q] = U_x V_x for each of the 16 points x: product_tile's register tiles
+//   y             = A^T m A of every (output, tile) + bias (or added into y), then the epilogue
+// 16 multiplies per 2x2 outputs and input channel where the direct kernel
+// does 36, for the transforms and V's and M's round trip through the cache.
+// The input gradient is the same on dy with the direct pass's flipped kernel.
+bool winograd_applies(const Conv2dShape& s, Conv2dPass pass) {
+    if (pass == Conv2dPass::backward_weight || s.groups != 1 || s.kernel_h != 3 || s.kernel_w != 3 ||
+        s.stride_h != 1 || s.stride_w != 1 || s.dilation_h != 1 || s.dilation_w != 1)
+        return false;
+    if (pass == Conv2dPass::backward_input && (s.pad_h > 2 || s.pad_w > 2)) return false;
+    switch (direct_policy.load(std::memory_order_relaxed)) {
+        case ConvDirectPolicy::winograd: return true;
+        case ConvDirectPolicy::automatic:  // measured: docs/benchmarks.md
+        case ConvDirectPolicy::direct:
+        case ConvDirectPolicy::gemm: return false;
+    }
+    return false;
+}
+
+struct Winograd {
+    DirectPass d;  // the convolution (3x3, stride 1) and where its weights are
+    Phases phases() const { return {d.height, d.width, d.pad_h, d.pad_w, 2, 2}; }
+    int64_t tiles_h() const { return (d.out_h + 1) / 2; }
+    int64_t tiles_w() const { return (d.out_w + 1) / 2; }
+    int64_t tiles() const { return tiles_h() * tiles_w(); }  // T, one image's
+    int64_t positions(int64_t images) const { return (images * tiles() + lanes - 1) / lanes * lanes; }  // Q
+    int64_t outputs_padded() const { return (d.outputs + direct_rows - 1) / direct_rows * direct_rows; }  // K'
+    int64_t kernels() const { return 16 * outputs_padded() * d.channels; }                          // U
+    // images per chunk: V and M in a few L2's worth, or in U's size when U
+    // is larger (the products read all of U once per chunk)
+    int64_t chunk() const {
+        const int64_t per_image = 16 * (d.channels + outputs_padded()) * tiles();
+        return std::clamp<int64_t>(std::max(kernels(), l2_bytes()) / per_image, 1, d.batch);
+    }
+    int64_t phase_slot() const { return phases().size() + lanes; }  // one plane's phases and a vector of zeros
+    int64_t workspace() const {
+        return kernels() + 16 * (d.channels + outputs_padded()) * positions(chunk()) + lanes +
+               max_threads() * phase_slot();
+    }
+};
+
+void winograd_planes(float* y, const float* x, const float* w, const float* bias, const DirectPass& d, bool accumulate,
+                     float* workspace, const math::BatchNormEpilogue<float>& epilogue) {
+    const Winograd wg{d};
+    const Phases phases = wg.phases();
+    const int64_t C = d.channels, K = d.outputs, Kp = wg.outputs_padded(), wq = phases.columns();
+    const int64_t tiles_h = wg.tiles_h(), tiles_w = wg.tiles_w(), T = wg.tiles(), chunk = wg.chunk();
+    const int64_t in_plane = d.height * d.width, out_plane = d.out_h * d.out_w;
+    const std::vector<int64_t> offset = phases.offsets(4, 4, 1, 1);
+    float* U = workspace;
+    float* V = U + wg.kernels();
+    float* M = V + 16 * C * wg.positions(chunk);  // then a vector of slack: the output transform reads whole vectors
+    float* slots = M + 16 * Kp * wg.positions(chunk) + lanes;
+#pragma omp parallel num_threads(max_threads()) if (direct_parallel(d))
+    {
+        float* phase = slots + omp_thread() * wg.phase_slot();
+        std::fill(phase + phases.size(), phase + wg.phase_slot(), 0.0f);
+#pragma omp for schedule(static)
+        for (int64_t k = 0; k < Kp; ++k)
+            for (int64_t c0 = 0; c0 < C; c0 += lanes) {  // `lanes` kernels at a time, transposed to taps x lanes
+                const int64_t count = std::min(lanes, C - c0);
+                alignas(64) float taps[9][lanes] = {};
+                // kernel (k, c)'s 9 taps lie in memory from `from`, reversed when tap is -1 (the flipped kernel)
+                const float* from = w + d.weight_first + k * d.weight_row + c0 * d.weight_channel + std::min<int64_t>(0, 8 * d.weight_tap);
+                if (k < K) {
+                    int64_t m = 0;
+                    for (; m + lanes <= 9; m += lanes)
+                        simd::transpose_block(taps[m], lanes, from + m, d.weight_channel, count, lanes);
+                    for (; m < 9; ++m)  // the last taps
+                        for (int64_t l = 0; l < count; ++l) taps[m][l] = from[l * d.weight_channel + m];
+                }
+                simd::vec g[9], u[16];
+                for (int t = 0; t < 9; ++t) g[t] = simd::load(taps[d.weight_tap > 0 ? t : 8 - t]);
+                math::winograd_kernel(u, g);
+                for (int j = 0; j < 16; ++j) {
+                    float* to = U + (j * Kp + k) * C + c0;
+                    if (count == lanes) {
+                        simd::store(to, u[j]);
+                    } else {  // not into the next row (another task's)
+                        alignas(64) float values[lanes];
+                        simd::store(values, u[j]);
+                        std::copy_n(values, count, to);
+                    }
+                }
+            }
+        for (int64_t n0 = 0; n0 < d.batch; n0 += chunk) {  // every thread walks the chunks; the loops are shared
+            const int64_t images = std::min(chunk, d.batch - n0), Q = wg.positions(images);
+#pragma omp for schedule(static)
+            for (int64_t plane = 0; plane < images * C; ++plane) {
+                const int64_t n = plane / C, c = plane % C;
+                phases.split(phase, x + ((n0 + n) * C + c) * in_plane);
+                float* to = V + c * Q + n * T;
+                if (n == images - 1)  // the chunk's last tiles: positions up to Q are multiplied too
+                    for (int j = 0; j < 16; ++j) std::fill(to + j * C * Q + T, to + j * C * Q + Q - n * T, 0.0f);
+                for (int64_t ti = 0; ti < tiles_h; ++ti)
+                    for (int64_t tj = 0; tj < tiles_w; tj += lanes) {
+                        simd::vec patch[16], v[16];
+                        for (int j = 0; j < 16; ++j) patch[j] = simd::load(phase + offset[size_t(j)] + ti * wq + tj);
+                        math::winograd_input(v, patch);
+                        const int64_t count = std::min(lanes, tiles_w - tj);
+                        for (int j = 0; j < 16; ++j) {
+                            float* at = to + j * C * Q + ti * tiles_w + tj;
+                            if (count == lanes) {
+                                simd::store(at, v[j]);
+                            } else {  // not into the next tile row (or image: another task's)
+                                alignas(64) float values[lanes];
+                                simd::store(values, v[j]);
+                                std::copy_n(values, count, at);
+                            }
+                        }
+                    }
+            }
+            const int64_t blocks = Kp / direct_rows;
+#pragma omp for schedule(static)
+            for (int64_t task = 0; task < 16 * blocks; ++task) {
+                const int64_t j = task / blocks, k0 = task % blocks * direct_rows;
+                product_rows(M + (j * Kp + k0) * Q, Q, Q, U + (j * Kp + k0) * C, C, V + j * C * Q, Q, C);
+            }
+#pragma omp for schedule(static)
+            for (int64_t plane = 0; plane < images * K; ++plane) {
+                const int64_t n = plane / K, k = plane % K;
+                float* out = y + ((n0 + n) * K + k) * out_plane;
+                const float* from = M + k * Q + n * T;
+                const float b = bias ? bias[k] : 0.0f;
+                for (int64_t ti = 0; ti < tiles_h; ++ti)
+                    for (int64_t tj = 0; tj < tiles_w; tj += lanes) {
+                        simd::vec m[16], block[4];
+                        for (int j = 0; j < 16; ++j) m[j] = simd::load(from + j * Kp * Q + ti * tiles_w + tj);
+                        math::winograd_output(block, m);
+                        alignas(64) float values[4][lanes];
+                        for (int j = 0; j < 4; ++j) simd::store(values[j], block[j]);
+                        for (int64_t i = 0; i < 2 && 2 * ti + i < d.out_h; ++i) {
+                            float* row = out + (2 * ti + i) * d.out_w;
+                            for (int64_t l = 0; l < std::min(lanes, tiles_w - tj); ++l)
+                                for (int64_t j = 0; j < 2 && 2 * (tj + l) + j < d.out_w; ++j) {
+                                    const float value = values[2 * i + j][l];
+                                    float& to = row[2 * (tj + l) + j];
+                                    to = accumulate ? to + value : value + b;
+                                }
+                        }
+                    }
+                apply_epilogue(out, k, 1, out_plane, epilogue);
+            }
+        }
+    }
+}
+
+int64_t winograd_workspace_size(const Conv2dShape& s, Conv2dPass pass) {
+    return Winograd{pass == Conv2dPass::forward ? direct_forward_pass(s) : direct_backward_input_pass(s)}.workspace();
+}
+
 }  // namespace
 
 void set_conv_direct_policy(ConvDirectPolicy policy) { direct_policy.store(policy, std::memory_order_relaxed); }
@@ -1092,12 +1301,14 @@ ConvDirectPolicy conv_direct_policy() { return direct_policy.load(std::memory_or
 
 template <typename T>
 const char* conv2d_cpu_algorithm_name(const Conv2dShape& s, Conv2dPass pass) {
+    if (std::is_same_v<T, float> && winograd_applies(s, pass)) return "winograd";
     if (std::is_same_v<T, float> && direct_applies(s, pass)) return "direct";
     return conv2d_algorithm_name(conv2d_algorithm(s));
 }
 
 template <typename T>
 int64_t conv2d_workspace_size(const Conv2dShape& s, Conv2dPass pass) {
+    if (std::is_same_v<T, float> && winograd_applies(s, pass)) return winograd_workspace_size(s, pass);
     if (std::is_same_v<T, float> && direct_applies(s, pass)) return direct_workspace_size(s, pass);
     const Conv2dAlgorithm algorithm = conv2d_algorithm(s);
     if (algorithm == Conv2dAlgorithm::depthwise) return max_threads() * depthwise_slot_size(s);
@@ -1111,8 +1322,11 @@ void conv2d_forward(T* y, const T* x, const T* w, const T* b, const Conv2dShape&
                     const math::BatchNormEpilogue<T>& epilogue) {
     const Conv2dAlgorithm algorithm = conv2d_algorithm(s);
     if (algorithm == Conv2dAlgorithm::depthwise) return depthwise_forward(y, x, w, b, s, workspace, epilogue);
-    if constexpr (std::is_same_v<T, float>)
+    if constexpr (std::is_same_v<T, float>) {
+        if (winograd_applies(s, Conv2dPass::forward))
+            return winograd_planes(y, x, w, b, direct_forward_pass(s), false, workspace, epilogue);
         if (direct_applies(s, Conv2dPass::forward)) return direct_forward(y, x, w, b, s, workspace, epilogue);
+    }
     gemm_forward(y, x, w, b, s, workspace, algorithm == Conv2dAlgorithm::pointwise, epilogue);
 }
 
@@ -1120,8 +1334,11 @@ template <typename T>
 void conv2d_backward_input(T* dx, const T* dy, const T* w, const Conv2dShape& s, T* workspace) {
     const Conv2dAlgorithm algorithm = conv2d_algorithm(s);
     if (algorithm == Conv2dAlgorithm::depthwise) return depthwise_backward_input(dx, dy, w, s, workspace);
-    if constexpr (std::is_same_v<T, float>)
+    if constexpr (std::is_same_v<T, float>) {
+        if (winograd_applies(s, Conv2dPass::backward_input))
+            return winograd_planes(dx, dy, w, nullptr, direct_backward_input_pass(s), true, workspace, {});
         if (direct_applies(s, Conv2dPass::backward_input)) return direct_backward_input(dx, dy, w, s, workspace);
+    }
     gemm_backward_input(dx, dy, w, s, workspace, algorithm == Conv2dAlgorithm::pointwise);
 }
 

@@ -76,7 +76,7 @@ using math::Conv2dShape;
 // OpenBLAS there); `direct` wherever they can, `gemm` never. Process-wide;
 // for tests (every kernel checked on every machine, sanitizer builds
 // included) and benchmarks (both paths in one process).
-enum class ConvDirectPolicy { automatic, direct, gemm };
+enum class ConvDirectPolicy { automatic, direct, gemm, winograd };
 void set_conv_direct_policy(ConvDirectPolicy policy);
 ConvDirectPolicy conv_direct_policy();
 

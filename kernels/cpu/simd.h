@@ -41,6 +41,15 @@ inline vec load(const float* p) {
     return v;
 }
 inline void store(float* p, vec v) { std::memcpy(p, &v, sizeof v); }
+// v = load(p), kept in a register: GCC otherwise folds a vector used by
+// several FMAs into each of them as a memory operand, one load per FMA, and
+// a tile's loads then outnumber what the load ports issue per FMA.
+inline void load_into_register(vec& v, const float* p) {
+    v = load(p);
+#if defined(__x86_64__)
+    asm volatile("" : "+x"(v));
+#endif
+}
 // the sum of v's lanes, in lane order
 inline float sum(vec v) {
     float lane[lanes];

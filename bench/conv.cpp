@@ -6,6 +6,7 @@
 //       [--layer I] (time only layer I, 0-based)   [--no-peak] (skip measuring the peak)
 //       [--list] (the CSV rows without timing them)
 //       [--policy automatic|direct|gemm|winograd] (the cpu algorithm choice, kernels/cpu/conv.h)
+//       [--width W] (channels scaled, as the zoo nets' width multiplier)
 //
 // Each distinct layer shape appears once (a repeated block is timed once).
 // No bias (both nets follow every conv with batch norm). "backward" is one
@@ -39,6 +40,7 @@ using kiln::bench::resnet18;
 int main(int argc, char** argv) {
     int64_t batch = 8;
     int64_t only_layer = -1;
+    double width = 1.0;
     bool csv = false, quick = false, measure_peak = true, list = false;
     for (int i = 1; i < argc; ++i) {
         if (!std::strcmp(argv[i], "--csv")) csv = true;
@@ -47,19 +49,16 @@ int main(int argc, char** argv) {
         else if (!std::strcmp(argv[i], "--list")) list = csv = true;
         else if (!std::strcmp(argv[i], "--batch") && i + 1 < argc) batch = std::atoll(argv[++i]);
         else if (!std::strcmp(argv[i], "--layer") && i + 1 < argc) only_layer = std::atoll(argv[++i]);
+        else if (!std::strcmp(argv[i], "--width") && i + 1 < argc) width = std::atof(argv[++i]);
         else if (!std::strcmp(argv[i], "--policy") && i + 1 < argc) {
-            const std::string name = argv[++i];
-            const auto policy = name == "direct" ? kiln::cpu::ConvDirectPolicy::direct
-                                : name == "gemm" ? kiln::cpu::ConvDirectPolicy::gemm
-                                : name == "winograd" ? kiln::cpu::ConvDirectPolicy::winograd
-                                                     : kiln::cpu::ConvDirectPolicy::automatic;
-            if (policy == kiln::cpu::ConvDirectPolicy::automatic && name != "automatic") {
-                std::fprintf(stderr, "bench_conv: --policy: unknown policy '%s'\n", name.c_str());
+            kiln::cpu::ConvDirectPolicy policy{};
+            if (!kiln::cpu::conv_direct_policy_named(argv[++i], policy)) {
+                std::fprintf(stderr, "bench_conv: --policy: unknown policy '%s'\n", argv[i]);
                 return 2;
             }
             kiln::cpu::set_conv_direct_policy(policy);
         } else {
-            std::fprintf(stderr, "usage: bench_conv [--batch N] [--csv] [--quick] [--layer I] [--no-peak] [--list] [--policy P]\n");
+            std::fprintf(stderr, "usage: bench_conv [--batch N] [--csv] [--quick] [--layer I] [--no-peak] [--list] [--policy P] [--width W]\n");
             return 2;
         }
     }
@@ -80,7 +79,7 @@ int main(int argc, char** argv) {
     layers.insert(layers.end(), std::begin(mobilenet_v2), std::end(mobilenet_v2));
     for (size_t index = 0; index < layers.size(); ++index) {
         if (only_layer >= 0 && int64_t(index) != only_layer) continue;
-        const Layer& l = layers[index];
+        const Layer l = kiln::bench::at_width(layers[index], width);
         const int64_t padding = l.kernel / 2;
         const kiln::Conv2dOptions options{{l.stride, l.stride}, {padding, padding}, {1, 1}, l.groups};
         if (list) {

@@ -4,6 +4,7 @@
 // listed once), shared by bench/conv.cpp and bench/kernels.cpp.
 // at_input(layer, 224) scales a layer to a 224x224 input (every spatial size
 // of both nets is a multiple of 4 at 128: x 224/128 = 7/4 is exact).
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -63,6 +64,18 @@ inline const Layer mobilenet_v2[] = {
     {"mv2.b17 pw 960>320", 960, 4, 320, 1, 1, 1},
     {"mv2.head pw 320>1280", 320, 4, 1280, 1, 1, 1},
 };
+
+// The layer at a width multiplier: channels scaled (the 3-channel image kept;
+// depthwise stays one group per channel). ResNet-18's are exact at 0.5;
+// MobileNetV2's own rounding to multiples of 8 is not applied.
+inline Layer at_width(Layer layer, double width) {
+    const auto scaled = [&](int64_t channels) { return std::max<int64_t>(1, int64_t(channels * width + 0.5)); };
+    const bool depthwise = layer.groups > 1;
+    if (layer.in_channels != 3) layer.in_channels = scaled(layer.in_channels);
+    layer.out_channels = scaled(layer.out_channels);
+    if (depthwise) layer.groups = layer.in_channels = layer.out_channels;
+    return layer;
+}
 
 inline Layer at_input(Layer layer, int64_t input) {
     layer.size = layer.size * input / 128;

@@ -5,6 +5,7 @@
 //   OPENBLAS_CORETYPE= OMP_NUM_THREADS=2 build/bench/bench_train_step
 //       --model resnet18|mobilenet_v2 --mode train|latency|throughput
 //       [--width 0.5] [--size 128] [--batch 32] [--classes 4] [--steps 10]
+//       [--conv-policy automatic|direct|gemm|winograd] (kernels/cpu/conv.h)
 //
 // train:      model.train(); forward + cross-entropy (mean) + backward +
 //             AdamW step (lr 1e-3, weight decay 0.01), grads set to none
@@ -29,6 +30,7 @@
 
 #include "engine/autograd.h"
 #include "engine/ops.h"
+#include "kernels/cpu/conv.h"
 #include "layers/models/models.h"
 #include "optim/optimizer.h"
 
@@ -64,7 +66,8 @@ double median(std::vector<double> v) {
 int usage() {
     std::fprintf(stderr,
                  "usage: bench_train_step --model resnet18|mobilenet_v2 --mode train|latency|throughput\n"
-                 "       [--width 0.5] [--size 128] [--batch 32] [--classes 4] [--steps 10]\n");
+                 "       [--width 0.5] [--size 128] [--batch 32] [--classes 4] [--steps 10]\n"
+                 "       [--conv-policy automatic|direct|gemm|winograd]\n");
     return 2;
 }
 
@@ -83,6 +86,11 @@ int main(int argc, char** argv) {
         else if (!std::strcmp(argv[i], "--batch") && has_value) batch = std::atoll(argv[++i]);
         else if (!std::strcmp(argv[i], "--classes") && has_value) classes = std::atoll(argv[++i]);
         else if (!std::strcmp(argv[i], "--steps") && has_value) steps = std::atoll(argv[++i]);
+        else if (!std::strcmp(argv[i], "--conv-policy") && has_value) {
+            kiln::cpu::ConvDirectPolicy policy{};
+            if (!kiln::cpu::conv_direct_policy_named(argv[++i], policy)) return usage();
+            kiln::cpu::set_conv_direct_policy(policy);
+        }
         else return usage();
     }
     if (mode != "train" && mode != "latency" && mode != "throughput") return usage();

@@ -225,11 +225,14 @@ TEST_CASE("conv2d in float: Winograd F(2x2, 3x3), forced, matches im2col + GEMM 
         {"padding (1, 0), 3 -> 1, 5x4", {2, 3, 5, 4}, {1, 3, 3, 3}, {.padding = {1, 0}}},
         {"padding 1, 40 -> 19, 1x1 and batch 1", {1, 40, 1, 1}, {19, 40, 3, 3}, {.padding = {1, 1}}},
         {"padding 1, 9 -> 7, 2x2, batch 5", {5, 9, 2, 2}, {7, 9, 3, 3}, {.padding = {1, 1}}},
-        {"padding 1, 64 -> 70, 31x32, batch 3 (one image per chunk)", {3, 64, 31, 32}, {70, 64, 3, 3},
+        {"padding 1, 64 -> 70, 31x32, batch 3 (kernels over half an L2: images shared)", {3, 64, 31, 32},
+         {70, 64, 3, 3}, {.padding = {1, 1}}},
+        {"padding 1, 24 -> 21, 35x33, batch 2 (blocks of tile rows)", {2, 24, 35, 33}, {21, 24, 3, 3},
          {.padding = {1, 1}}},
+        {"padding 1, 32 -> 30, 6x6, batch 8 (blocks of images)", {8, 32, 6, 6}, {30, 32, 3, 3}, {.padding = {1, 1}}},
     };
     for (const ConvSetting& setting : settings) {
-        CAPTURE(setting.name);
+        CAPTURE(std::string(setting.name));
         const Tensor x0 = Tensor::randn(setting.input), w0 = Tensor::randn(setting.weight);
         const Tensor b0 = Tensor::randn({setting.weight[0]});
         std::vector<Tensor> results[2];
@@ -246,6 +249,34 @@ TEST_CASE("conv2d in float: Winograd F(2x2, 3x3), forced, matches im2col + GEMM 
             const double scale = std::max(1.0, max(abs(results[1][i])).item());
             CHECK(max_abs_difference(results[0][i], results[1][i]) < 2e-5 * scale);
         }
+    }
+}
+
+TEST_CASE("conv2d in float: Winograd gives the same bits on one thread and on two (private and shared blocks)") {
+    const ConvSetting settings[] = {
+        {"64 -> 64, 16x16, batch 4 (private blocks)", {4, 64, 16, 16}, {64, 64, 3, 3}, {.padding = {1, 1}}},
+        {"128 -> 128, 8x8, batch 8 (shared blocks)", {8, 128, 8, 8}, {128, 128, 3, 3}, {.padding = {1, 1}}},
+    };
+    const DirectPolicy winograd(cpu::ConvDirectPolicy::winograd);
+    for (const ConvSetting& setting : settings) {
+        CAPTURE(std::string(setting.name));
+        const Tensor x0 = Tensor::randn(setting.input), w0 = Tensor::randn(setting.weight);
+        std::vector<std::vector<double>> results[2];
+        for (int threads : {1, 2}) {
+#ifdef _OPENMP
+            const int previous = omp_get_max_threads();
+            omp_set_num_threads(threads);
+#endif
+            Tensor x = leaf(x0), w = leaf(w0);
+            const Tensor y = conv2d(x, w, Tensor(), setting.options);
+            y.backward(Tensor::ones(y.shape()));
+            results[threads - 1] = {y.to_vector(), x.grad().to_vector()};
+#ifdef _OPENMP
+            omp_set_num_threads(previous);
+#endif
+        }
+        CHECK(results[0][0] == results[1][0]);  // y
+        CHECK(results[0][1] == results[1][1]);  // dx
     }
 }
 

@@ -286,12 +286,14 @@ TEST_CASE("conv2d_batch_norm at inference gives the bits of conv2d, batch_norm (
         Shape x, w;
         Conv2dOptions options;
     };
-    // every path of the cpu kernels: im2col one image and a block of images, direct, pointwise, depthwise (unit
-    // stride and strided), grouped
+    // every path of the cpu kernels: im2col one image and a block of images, direct, Winograd, pointwise,
+    // depthwise (unit stride and strided), grouped
     const Case cases[] = {
         {"im2col, batch 1, odd 7x5", {1, 3, 7, 5}, {5, 3, 3, 3}, {{1, 1}, {1, 1}, {1, 1}, 1}},
         {"im2col, batch 5, stride 2", {5, 3, 9, 9}, {4, 3, 3, 3}, {{2, 2}, {1, 1}, {1, 1}, 1}},
         {"direct (float), batch 2, 9x11, 10 outputs", {2, 8, 9, 11}, {10, 8, 3, 3},
+         {{1, 1}, {1, 1}, {1, 1}, 1}},
+        {"Winograd (float), batch 2, 15x13, 64 channels", {2, 64, 15, 13}, {64, 64, 3, 3},
          {{1, 1}, {1, 1}, {1, 1}, 1}},
         {"pointwise, batch 1", {1, 6, 4, 5}, {7, 6, 1, 1}, {}},
         {"pointwise, batch 3", {3, 6, 4, 5}, {7, 6, 1, 1}, {}},

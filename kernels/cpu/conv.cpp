@@ -1136,17 +1136,21 @@ void direct_backward_weight(float* dw, const float* dy, const float* x, const Co
 // ---- Winograd F(2x2, 3x3) (kernels/common/winograd.h): 3x3 kernels at stride 1 ----
 // The output in 2x2 tiles; tile (ti, tj) reads the 4x4 patch of the padded
 // input P at rows 2 ti.., columns 2 tj... Split by stride 2 into its four
-// phases (Phases above), P puts patch element (i, j) of consecutive tiles
-// of a tile row in consecutive places: tile (ti, tj) reads phase
-// (i mod 2, j mod 2) at (ti + i / 2) Wq + tj + j / 2 (the offsets of a 4x4
-// kernel at stride 2), so the input transform runs on whole vectors of
-// tiles. A chunk of images at a time, in one parallel region:
+// phases P_ab[u, v] = P[2 u + a, 2 v + b] (rows of Wq = tiles_w + 1), P puts
+// patch element (i, j) of consecutive tiles of a tile row in consecutive
+// places: tile (ti, tj) reads P_{i mod 2, j mod 2} at row ti + i / 2, column
+// tj + j / 2, so the input transform runs on whole vectors of tiles. A block
+// of tiles (whole images, or some tile rows of one) at a time:
 //   U [16][K'][C] = G g G^T of every (output k, input c) kernel (once per call; K' = K rounded up to R)
-//   V [16][C][Q]  = B^T d B of every (input channel, tile)      (Q: the chunk's tiles, image n's from n T)
+//   V [16][C][Q]  = B^T d B of every (input channel, tile of the block)
 //   M [16][K'][Q] = U_x V_x for each of the 16 points x: product_tile's register tiles
 //   y             = A^T m A of every (output, tile) + bias (or added into y), then the epilogue
 // 16 multiplies per 2x2 outputs and input channel where the direct kernel
 // does 36, for the transforms and V's and M's round trip through the cache.
+// When U fits half a core's L2, every thread takes its own blocks of tile
+// rows, sized so that V and M stay in L2 (no barriers); when it does not,
+// the threads share each block of whole images (sized by U: the products
+// read all of U once per block) stage by stage.
 // The input gradient is the same on dy with the direct pass's flipped kernel.
 bool winograd_applies(const Conv2dShape& s, Conv2dPass pass) {
     if (pass == Conv2dPass::backward_weight || s.groups != 1 || s.kernel_h != 3 || s.kernel_w != 3 ||
@@ -1155,51 +1159,137 @@ bool winograd_applies(const Conv2dShape& s, Conv2dPass pass) {
     if (pass == Conv2dPass::backward_input && (s.pad_h > 2 || s.pad_w > 2)) return false;
     switch (direct_policy.load(std::memory_order_relaxed)) {
         case ConvDirectPolicy::winograd: return true;
-        case ConvDirectPolicy::automatic:  // measured: docs/benchmarks.md
         case ConvDirectPolicy::direct:
         case ConvDirectPolicy::gemm: return false;
+        case ConvDirectPolicy::automatic: break;
     }
-    return false;
+    // Where it measured faster (docs/benchmarks.md, round 6): at least 64
+    // channels in and out (with 32, V's and M's traffic costs what the
+    // products save) and at least 64 output tiles in the batch (with fewer,
+    // transforming the C_in C_out kernels costs what it saves).
+    const int64_t tiles = s.batch * ((s.out_h + 1) / 2) * ((s.out_w + 1) / 2);
+    return std::min(s.in_channels, s.out_channels) >= 64 && tiles >= 64;
 }
 
 struct Winograd {
     DirectPass d;  // the convolution (3x3, stride 1) and where its weights are
-    Phases phases() const { return {d.height, d.width, d.pad_h, d.pad_w, 2, 2}; }
     int64_t tiles_h() const { return (d.out_h + 1) / 2; }
     int64_t tiles_w() const { return (d.out_w + 1) / 2; }
-    int64_t tiles() const { return tiles_h() * tiles_w(); }  // T, one image's
-    int64_t positions(int64_t images) const { return (images * tiles() + lanes - 1) / lanes * lanes; }  // Q
+    int64_t wq() const { return tiles_w() + 1; }
     int64_t outputs_padded() const { return (d.outputs + direct_rows - 1) / direct_rows * direct_rows; }  // K'
     int64_t kernels() const { return 16 * outputs_padded() * d.channels; }                          // U
-    // images per chunk: V and M in a few L2's worth, or in U's size when U
-    // is larger (the products read all of U once per chunk)
-    int64_t chunk() const {
-        const int64_t per_image = 16 * (d.channels + outputs_padded()) * tiles();
-        return std::clamp<int64_t>(std::max(kernels(), l2_bytes()) / per_image, 1, d.batch);
+    int64_t per_tile() const { return 16 * (d.channels + outputs_padded()); }                        // V and M
+    bool private_blocks() const { return kernels() * int64_t(sizeof(float)) <= l2_bytes() / 2; }
+    // tile rows per block: V and M in a quarter of L2 (private blocks), or
+    // whole images in U's size (shared blocks); whole images when they fit
+    int64_t block_rows() const {
+        if (!private_blocks()) return std::clamp<int64_t>(kernels() / (per_tile() * tiles_w()), tiles_h(), tiles_h() * d.batch);
+        const int64_t budget = l2_bytes() / 4 / int64_t(sizeof(float));
+        return std::clamp<int64_t>(budget / (per_tile() * tiles_w()), 1, tiles_h() * d.batch);
     }
-    int64_t phase_slot() const { return phases().size() + lanes; }  // one plane's phases and a vector of zeros
+    int64_t block_images() const { return std::max<int64_t>(1, block_rows() / tiles_h()); }
+    int64_t block_positions() const {  // Q: the tiles of the largest block, in whole vectors
+        const int64_t tiles = std::min(block_rows(), tiles_h()) * block_images() * tiles_w();
+        return (tiles + lanes - 1) / lanes * lanes;
+    }
+    int64_t block_size() const { return per_tile() * block_positions() + lanes; }  // V, M and a vector of slack
+    int64_t phase_rows() const { return std::min(block_rows(), tiles_h()) + 1; }
+    int64_t phase_slot() const { return 4 * phase_rows() * wq() + lanes; }  // the window's phases and zeros
     int64_t workspace() const {
-        return kernels() + 16 * (d.channels + outputs_padded()) * positions(chunk()) + lanes +
-               max_threads() * phase_slot();
+        const int64_t blocks = private_blocks() ? max_threads() : 1;
+        return kernels() + blocks * block_size() + max_threads() * phase_slot();
     }
+};
+
+// Images [n0, n0 + images), tile rows [r0, r0 + rows) of each: its tiles
+// at V's and M's positions n rows tiles_w + (ti - r0) tiles_w + tj.
+struct WinogradBlock {
+    int64_t n0, images, r0, rows;
 };
 
 void winograd_planes(float* y, const float* x, const float* w, const float* bias, const DirectPass& d, bool accumulate,
                      float* workspace, const math::BatchNormEpilogue<float>& epilogue) {
     const Winograd wg{d};
-    const Phases phases = wg.phases();
-    const int64_t C = d.channels, K = d.outputs, Kp = wg.outputs_padded(), wq = phases.columns();
-    const int64_t tiles_h = wg.tiles_h(), tiles_w = wg.tiles_w(), T = wg.tiles(), chunk = wg.chunk();
+    const int64_t C = d.channels, K = d.outputs, Kp = wg.outputs_padded(), wq = wg.wq();
+    const int64_t tiles_h = wg.tiles_h(), tiles_w = wg.tiles_w();
     const int64_t in_plane = d.height * d.width, out_plane = d.out_h * d.out_w;
-    const std::vector<int64_t> offset = phases.offsets(4, 4, 1, 1);
+    const int64_t window = wg.phase_rows() * wq;  // one phase of a block's input window
+    int64_t offset[16];  // patch element (i, j) in the window's phases
+    for (int64_t i = 0; i < 4; ++i)
+        for (int64_t j = 0; j < 4; ++j) offset[4 * i + j] = ((i % 2) * 2 + j % 2) * window + i / 2 * wq + j / 2;
+    const bool private_blocks = wg.private_blocks();
+    const int64_t rows = std::min(wg.block_rows(), tiles_h), row_blocks = (tiles_h + rows - 1) / rows;
+    const int64_t images = wg.block_images();
     float* U = workspace;
-    float* V = U + wg.kernels();
-    float* M = V + 16 * C * wg.positions(chunk);  // then a vector of slack: the output transform reads whole vectors
-    float* slots = M + 16 * Kp * wg.positions(chunk) + lanes;
+    float* blocks = U + wg.kernels();
+    float* slots = blocks + (private_blocks ? max_threads() : 1) * wg.block_size();
+
+    // V [16][C][Q] of a block, input channel c of image n0 + n
+    const auto transform_input = [&](float* V, int64_t Q, const WinogradBlock& b, int64_t n, int64_t c, float* phase) {
+        // the block's window of the padded plane: phase rows r0 .. r0 + rows
+        const float* plane = x + ((b.n0 + n) * C + c) * in_plane;
+        std::fill(phase, phase + 4 * window, 0.0f);
+        for (int64_t a = 0; a < 2; ++a)
+            for (int64_t u = 0; u <= b.rows; ++u) {
+                const int64_t h = 2 * (b.r0 + u) + a - d.pad_h;
+                if (h < 0 || h >= d.height) continue;
+                for (int64_t bw = 0; bw < 2; ++bw) {
+                    float* to = phase + (a * 2 + bw) * window + u * wq;
+                    const float* from = plane + h * d.width;
+                    const int64_t v0 = std::max<int64_t>(0, (d.pad_w - bw + 1) / 2);
+                    const int64_t v1 = std::min(wq, (d.width + d.pad_w - bw + 1) / 2);
+                    for (int64_t v = v0; v < v1; ++v) to[v] = from[2 * v + bw - d.pad_w];
+                }
+            }
+        float* to = V + c * Q + n * b.rows * tiles_w;
+        if (n == b.images - 1)  // the block's last tiles: positions up to Q are multiplied too
+            for (int j = 0; j < 16; ++j) std::fill(to + j * C * Q + b.rows * tiles_w, to + j * C * Q + Q - n * b.rows * tiles_w, 0.0f);
+        for (int64_t ti = 0; ti < b.rows; ++ti)
+            for (int64_t tj = 0; tj < tiles_w; tj += lanes) {
+                simd::vec patch[16], v[16];
+                for (int j = 0; j < 16; ++j) patch[j] = simd::load(phase + offset[j] + ti * wq + tj);
+                math::winograd_input(v, patch);
+                for (int j = 0; j < 16; ++j)  // not into the next tile row (or image: another task's)
+                    simd::store_first(to + j * C * Q + ti * tiles_w + tj, v[j], std::min(lanes, tiles_w - tj));
+            }
+    };
+    // M [16][K'][Q] = U V: point j, output rows k0 .. k0 + R
+    const auto multiply = [&](float* M, const float* V, int64_t Q, int64_t j, int64_t k0) {
+        product_rows(M + (j * Kp + k0) * Q, Q, Q, U + (j * Kp + k0) * C, C, V + j * C * Q, Q, C);
+    };
+    // y's rows of the block, output channel k of image n0 + n
+    const auto transform_output = [&](const float* M, int64_t Q, const WinogradBlock& b, int64_t n, int64_t k) {
+        float* out = y + ((b.n0 + n) * K + k) * out_plane;
+        const float* from = M + k * Q + n * b.rows * tiles_w;
+        const float bias_k = bias ? bias[k] : 0.0f;
+        for (int64_t ti = 0; ti < b.rows; ++ti)
+            for (int64_t tj = 0; tj < tiles_w; tj += lanes) {
+                simd::vec m[16], block[4];
+                for (int j = 0; j < 16; ++j) m[j] = simd::load(from + j * Kp * Q + ti * tiles_w + tj);
+                math::winograd_output(block, m);
+                // output rows 2 ti and 2 ti + 1: each tile's two columns side by side
+                const int64_t oh = 2 * (b.r0 + ti), columns = std::min(2 * lanes, d.out_w - 2 * tj);
+                for (int64_t i = 0; i < 2 && oh + i < d.out_h; ++i) {
+                    simd::vec values[2];
+                    simd::interleave(block[2 * i], block[2 * i + 1], values[0], values[1]);
+                    float* row = out + (oh + i) * d.out_w + 2 * tj;
+                    for (int64_t half = 0; half < 2; ++half) {
+                        const int64_t count = std::min(lanes, columns - half * lanes);
+                        if (count <= 0) break;
+                        float* to = row + half * lanes;
+                        const simd::vec base = accumulate ? simd::load_first(to, count) : simd::broadcast(bias_k);
+                        simd::store_first(to, base + values[half], count);
+                    }
+                }
+            }
+        const int64_t first = 2 * b.r0 * d.out_w, last = std::min(d.out_h, 2 * (b.r0 + b.rows)) * d.out_w;
+        apply_epilogue(out + first, k, 1, last - first, epilogue);
+    };
+
 #pragma omp parallel num_threads(max_threads()) if (direct_parallel(d))
     {
         float* phase = slots + omp_thread() * wg.phase_slot();
-        std::fill(phase + phases.size(), phase + wg.phase_slot(), 0.0f);
+        std::fill(phase + 4 * window, phase + wg.phase_slot(), 0.0f);
 #pragma omp for schedule(static)
         for (int64_t k = 0; k < Kp; ++k)
             for (int64_t c0 = 0; c0 < C; c0 += lanes) {  // `lanes` kernels at a time, transposed to taps x lanes
@@ -1217,74 +1307,42 @@ void winograd_planes(float* y, const float* x, const float* w, const float* bias
                 simd::vec g[9], u[16];
                 for (int t = 0; t < 9; ++t) g[t] = simd::load(taps[d.weight_tap > 0 ? t : 8 - t]);
                 math::winograd_kernel(u, g);
-                for (int j = 0; j < 16; ++j) {
-                    float* to = U + (j * Kp + k) * C + c0;
-                    if (count == lanes) {
-                        simd::store(to, u[j]);
-                    } else {  // not into the next row (another task's)
-                        alignas(64) float values[lanes];
-                        simd::store(values, u[j]);
-                        std::copy_n(values, count, to);
-                    }
-                }
+                for (int j = 0; j < 16; ++j)  // not into the next row (another task's)
+                    simd::store_first(U + (j * Kp + k) * C + c0, u[j], count);
             }
-        for (int64_t n0 = 0; n0 < d.batch; n0 += chunk) {  // every thread walks the chunks; the loops are shared
-            const int64_t images = std::min(chunk, d.batch - n0), Q = wg.positions(images);
+        if (private_blocks) {  // each thread its own blocks, V and M in its own slot
+            float* V = blocks + omp_thread() * wg.block_size();
+            const int64_t tasks = images < 2 ? d.batch * row_blocks : (d.batch + images - 1) / images;
 #pragma omp for schedule(static)
-            for (int64_t plane = 0; plane < images * C; ++plane) {
-                const int64_t n = plane / C, c = plane % C;
-                phases.split(phase, x + ((n0 + n) * C + c) * in_plane);
-                float* to = V + c * Q + n * T;
-                if (n == images - 1)  // the chunk's last tiles: positions up to Q are multiplied too
-                    for (int j = 0; j < 16; ++j) std::fill(to + j * C * Q + T, to + j * C * Q + Q - n * T, 0.0f);
-                for (int64_t ti = 0; ti < tiles_h; ++ti)
-                    for (int64_t tj = 0; tj < tiles_w; tj += lanes) {
-                        simd::vec patch[16], v[16];
-                        for (int j = 0; j < 16; ++j) patch[j] = simd::load(phase + offset[size_t(j)] + ti * wq + tj);
-                        math::winograd_input(v, patch);
-                        const int64_t count = std::min(lanes, tiles_w - tj);
-                        for (int j = 0; j < 16; ++j) {
-                            float* at = to + j * C * Q + ti * tiles_w + tj;
-                            if (count == lanes) {
-                                simd::store(at, v[j]);
-                            } else {  // not into the next tile row (or image: another task's)
-                                alignas(64) float values[lanes];
-                                simd::store(values, v[j]);
-                                std::copy_n(values, count, at);
-                            }
-                        }
-                    }
+            for (int64_t task = 0; task < tasks; ++task) {
+                const WinogradBlock b = images < 2 ? WinogradBlock{task / row_blocks, 1, task % row_blocks * rows,
+                                                                   std::min(rows, tiles_h - task % row_blocks * rows)}
+                                                   : WinogradBlock{task * images, std::min(images, d.batch - task * images), 0, tiles_h};
+                const int64_t Q = (b.images * b.rows * tiles_w + lanes - 1) / lanes * lanes;
+                float* M = V + 16 * C * Q;
+                for (int64_t n = 0; n < b.images; ++n)
+                    for (int64_t c = 0; c < C; ++c) transform_input(V, Q, b, n, c, phase);
+                for (int64_t j = 0; j < 16; ++j)
+                    for (int64_t k0 = 0; k0 < Kp; k0 += direct_rows) multiply(M, V, Q, j, k0);
+                for (int64_t n = 0; n < b.images; ++n)
+                    for (int64_t k = 0; k < K; ++k) transform_output(M, Q, b, n, k);
             }
-            const int64_t blocks = Kp / direct_rows;
+        } else {  // blocks of whole images, each stage shared
+            for (int64_t n0 = 0; n0 < d.batch; n0 += images) {
+                const WinogradBlock b{n0, std::min(images, d.batch - n0), 0, tiles_h};
+                const int64_t Q = (b.images * tiles_h * tiles_w + lanes - 1) / lanes * lanes;
+                float* V = blocks;
+                float* M = V + 16 * C * Q;
 #pragma omp for schedule(static)
-            for (int64_t task = 0; task < 16 * blocks; ++task) {
-                const int64_t j = task / blocks, k0 = task % blocks * direct_rows;
-                product_rows(M + (j * Kp + k0) * Q, Q, Q, U + (j * Kp + k0) * C, C, V + j * C * Q, Q, C);
-            }
+                for (int64_t plane = 0; plane < b.images * C; ++plane)
+                    transform_input(V, Q, b, plane / C, plane % C, phase);
+                const int64_t row_groups = Kp / direct_rows;
 #pragma omp for schedule(static)
-            for (int64_t plane = 0; plane < images * K; ++plane) {
-                const int64_t n = plane / K, k = plane % K;
-                float* out = y + ((n0 + n) * K + k) * out_plane;
-                const float* from = M + k * Q + n * T;
-                const float b = bias ? bias[k] : 0.0f;
-                for (int64_t ti = 0; ti < tiles_h; ++ti)
-                    for (int64_t tj = 0; tj < tiles_w; tj += lanes) {
-                        simd::vec m[16], block[4];
-                        for (int j = 0; j < 16; ++j) m[j] = simd::load(from + j * Kp * Q + ti * tiles_w + tj);
-                        math::winograd_output(block, m);
-                        alignas(64) float values[4][lanes];
-                        for (int j = 0; j < 4; ++j) simd::store(values[j], block[j]);
-                        for (int64_t i = 0; i < 2 && 2 * ti + i < d.out_h; ++i) {
-                            float* row = out + (2 * ti + i) * d.out_w;
-                            for (int64_t l = 0; l < std::min(lanes, tiles_w - tj); ++l)
-                                for (int64_t j = 0; j < 2 && 2 * (tj + l) + j < d.out_w; ++j) {
-                                    const float value = values[2 * i + j][l];
-                                    float& to = row[2 * (tj + l) + j];
-                                    to = accumulate ? to + value : value + b;
-                                }
-                        }
-                    }
-                apply_epilogue(out, k, 1, out_plane, epilogue);
+                for (int64_t task = 0; task < 16 * row_groups; ++task)
+                    multiply(M, V, Q, task / row_groups, task % row_groups * direct_rows);
+#pragma omp for schedule(static)
+                for (int64_t plane = 0; plane < b.images * K; ++plane)
+                    transform_output(M, Q, b, plane / K, plane % K);
             }
         }
     }
@@ -1298,6 +1356,15 @@ int64_t winograd_workspace_size(const Conv2dShape& s, Conv2dPass pass) {
 
 void set_conv_direct_policy(ConvDirectPolicy policy) { direct_policy.store(policy, std::memory_order_relaxed); }
 ConvDirectPolicy conv_direct_policy() { return direct_policy.load(std::memory_order_relaxed); }
+bool conv_direct_policy_named(std::string_view name, ConvDirectPolicy& policy) {
+    for (const auto& [known, value] : {std::pair{"automatic", ConvDirectPolicy::automatic}, {"direct", ConvDirectPolicy::direct},
+                                       {"gemm", ConvDirectPolicy::gemm}, {"winograd", ConvDirectPolicy::winograd}})
+        if (name == known) {
+            policy = value;
+            return true;
+        }
+    return false;
+}
 
 template <typename T>
 const char* conv2d_cpu_algorithm_name(const Conv2dShape& s, Conv2dPass pass) {

@@ -55,6 +55,7 @@
 // Kernels assume valid arguments (checked in engine/ops/conv.cpp) and
 // contiguous buffers.
 #include <cstdint>
+#include <string_view>
 
 #include "kernels/common/batch_norm.h"  // math::BatchNormEpilogue
 #include "kernels/common/conv.h"
@@ -76,9 +77,14 @@ using math::Conv2dShape;
 // OpenBLAS there); `direct` wherever they can, `gemm` never. Process-wide;
 // for tests (every kernel checked on every machine, sanitizer builds
 // included) and benchmarks (both paths in one process).
+// `winograd`: Winograd F(2x2, 3x3) wherever it applies (float 3x3
+// convolutions at stride 1, forward and input gradient), elsewhere as
+// `automatic`.
 enum class ConvDirectPolicy { automatic, direct, gemm, winograd };
 void set_conv_direct_policy(ConvDirectPolicy policy);
 ConvDirectPolicy conv_direct_policy();
+// The policy of that name ("automatic", "direct", "gemm", "winograd"); false for any other name.
+bool conv_direct_policy_named(std::string_view name, ConvDirectPolicy& policy);
 
 // The algorithm the cpu kernels run for `pass` in T: conv2d_algorithm_name's,
 // or "direct" (for reports such as bench_conv's).

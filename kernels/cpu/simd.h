@@ -50,6 +50,56 @@ inline void load_into_register(vec& v, const float* p) {
     asm volatile("" : "+x"(v));
 #endif
 }
+// p[l] = v[l] for l < count (count <= lanes); nothing written past them
+inline void store_first(float* p, vec v, int64_t count) {
+    if (count == lanes) return store(p, v);
+#if defined(__AVX512F__)
+    _mm512_mask_storeu_ps(p, __mmask16((1u << count) - 1), v);
+#elif defined(__AVX2__) && defined(__FMA__)
+    // 4, 2 and 1 floats at a time: AVX2's masked store is microcoded on AMD (a tenth of a plain store's rate)
+    __m128 part = _mm256_castps256_ps128(v);
+    if (count & 4) {
+        _mm_storeu_ps(p, part);
+        part = _mm256_extractf128_ps(v, 1);
+        p += 4;
+    }
+    if (count & 2) {
+        _mm_storel_pi(reinterpret_cast<__m64*>(p), part);
+        part = _mm_movehl_ps(part, part);
+        p += 2;
+    }
+    if (count & 1) _mm_store_ss(p, part);
+#else
+    for (int64_t l = 0; l < count; ++l) p[l] = v[l];
+#endif
+}
+// the first count (<= lanes) floats from p, zeros after them; nothing read past them
+inline vec load_first(const float* p, int64_t count) {
+    if (count == lanes) return load(p);
+#if defined(__AVX512F__)
+    return _mm512_maskz_loadu_ps(__mmask16((1u << count) - 1), p);
+#elif defined(__AVX2__) && defined(__FMA__)
+    return _mm256_maskload_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(int(count)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)));
+#else
+    vec v{};
+    for (int64_t l = 0; l < count; ++l) v[l] = p[l];
+    return v;
+#endif
+}
+// (a0 b0 a1 b1 ...) of a's and b's lanes: the first half into low, the second into high
+inline void interleave(vec a, vec b, vec& low, vec& high) {
+#if defined(__AVX512F__)
+    low = _mm512_permutex2var_ps(a, _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23), b);
+    high = _mm512_permutex2var_ps(a, _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31), b);
+#elif defined(__AVX2__) && defined(__FMA__)
+    const __m256 l = _mm256_unpacklo_ps(a, b), h = _mm256_unpackhi_ps(a, b);  // per 128-bit half
+    low = _mm256_permute2f128_ps(l, h, 0x20);
+    high = _mm256_permute2f128_ps(l, h, 0x31);
+#else
+    for (int l = 0; l < lanes / 2; ++l) low[2 * l] = a[l], low[2 * l + 1] = b[l];
+    for (int l = 0; l < lanes / 2; ++l) high[2 * l] = a[lanes / 2 + l], high[2 * l + 1] = b[lanes / 2 + l];
+#endif
+}
 // the sum of v's lanes, in lane order
 inline float sum(vec v) {
     float lane[lanes];

@@ -762,12 +762,6 @@ bool direct_applies(const Conv2dShape& s, Conv2dPass pass) {
     return pass != Conv2dPass::backward_weight || simd::registers == 32;
 }
 
-// How a register tile steps through its operands: `channels` x `taps` steps,
-// input channel c at in + c plane, weight (r, c, t) at weights[r row + c channel + t tap].
-struct TileSteps {
-    int64_t channels, plane, taps, row, channel, tap;
-};
-
 // One direct pass: `channels` planes of [height, width] in (split into
 // phases), `outputs` planes of [out_h, out_w] out, and where the weight
 // of (output r, channel c, tap t) is: weights[r row + c channel + t tap]
@@ -785,7 +779,6 @@ struct DirectPass {
     int64_t outputs_padded() const { return (outputs + lanes - 1) / lanes * lanes; }
     int64_t transposed_gradient() const { return positions() * outputs_padded(); }  // dyT of one image
     int64_t padded_inputs() const { return (batch * channels * plane() + lanes - 1) / lanes * lanes + direct_slack; }  // whole vectors
-    TileSteps steps() const { return {channels, plane(), taps(), weight_row, weight_channel, weight_tap}; }
     // In P_c: where tap t reads for q = 0.
     std::vector<int64_t> offsets() const { return phases().offsets(kernel_h, kernel_w, dilation_h, dilation_w); }
 };
@@ -822,29 +815,30 @@ void pad_direct_inputs(float* padded, const float* x, const DirectPass& d) {
     for (int64_t p = 0; p < planes; ++p) phases.split(padded + p * plane, x + p * d.height * d.width);
 }
 
-// tile[r pitch + lanes v + l] = sum_{c, t} weight(r, c, t) in[c plane + offset[t] + lanes v + l]:
+// tile[r][lanes v + l] = sum_{c, t} weight(r, c, t) in[c plane + offset[t] + lanes v + l]:
 // R x V accumulators in registers over all (c, t).
 template <int V>
-void direct_tile(float* __restrict tile, int64_t pitch, const float* in, const float* weights, const TileSteps& s,
+void direct_tile(float* __restrict tile, const float* in, const float* weights, const DirectPass& d,
                  const int64_t* offset) {
     constexpr int R = int(direct_rows);
+    const int64_t plane = d.plane(), taps = d.taps(), row = d.weight_row, tap = d.weight_tap;
     simd::vec acc[R][V];
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r)
 #pragma GCC unroll 3
         for (int v = 0; v < V; ++v) acc[r][v] = simd::zero();
-    for (int64_t c = 0; c < s.channels; ++c) {
-        const float* pc = in + c * s.plane;
-        const float* wc = weights + c * s.channel;
-        for (int64_t t = 0; t < s.taps; ++t) {
+    for (int64_t c = 0; c < d.channels; ++c) {
+        const float* pc = in + c * plane;
+        const float* wc = weights + c * d.weight_channel;
+        for (int64_t t = 0; t < taps; ++t) {
             const float* pt = pc + offset[t];
-            const float* wt = wc + t * s.tap;
+            const float* wt = wc + t * tap;
             simd::vec x[V];
 #pragma GCC unroll 3
             for (int v = 0; v < V; ++v) x[v] = simd::load(pt + lanes * v);
 #pragma GCC unroll 8
             for (int r = 0; r < R; ++r) {
-                const simd::vec weight = simd::broadcast(wt[r * s.row]);
+                const simd::vec weight = simd::broadcast(wt[r * row]);
 #pragma GCC unroll 3
                 for (int v = 0; v < V; ++v) acc[r][v] = simd::fma(weight, x[v], acc[r][v]);
             }
@@ -853,7 +847,7 @@ void direct_tile(float* __restrict tile, int64_t pitch, const float* in, const f
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r)
 #pragma GCC unroll 3
-        for (int v = 0; v < V; ++v) simd::store(tile + r * pitch + lanes * v, acc[r][v]);
+        for (int v = 0; v < V; ++v) simd::store(tile + r * direct_width + lanes * v, acc[r][v]);
 }
 
 // out[r pitch + q] = sum_{c < depth} a[r lda + c] b[c ldb + q] for r < R and
@@ -885,6 +879,7 @@ void product_tile(float* __restrict out, int64_t pitch, const float* a, int64_t 
         for (int v = 0; v < V; ++v) simd::store(out + r * pitch + lanes * v, acc[r][v]);
 }
 
+// product_tile over `count` columns from q = 0, the widest tiles first
 void product_rows(float* out, int64_t pitch, int64_t count, const float* a, int64_t lda, const float* b, int64_t ldb,
                   int64_t depth) {
     for (int64_t q0 = 0; q0 < count; q0 += direct_width) {
@@ -960,9 +955,8 @@ void direct_planes(float* y, const float* padded, const float* w, const float* b
     const int64_t blocks = (d.outputs + direct_rows - 1) / direct_rows, full = d.outputs / direct_rows;
     const std::vector<int64_t> offset = d.offsets();
     // the spare block: weight (r, c, t) at spare[r + (c taps + t) R]
-    const TileSteps steps = d.steps();
-    TileSteps spare_steps = steps;
-    spare_steps.row = 1, spare_steps.channel = taps * direct_rows, spare_steps.tap = direct_rows;
+    DirectPass spare_pass = d;
+    spare_pass.weight_row = 1, spare_pass.weight_channel = taps * direct_rows, spare_pass.weight_tap = direct_rows;
 #pragma omp single
     if (full < blocks)
         for (int64_t r = 0; r < direct_rows; ++r)
@@ -978,16 +972,16 @@ void direct_planes(float* y, const float* padded, const float* w, const float* b
     for (int64_t task = 0; task < tasks; ++task) {
         const int64_t n = task / blocks, block = task % blocks;
         const int64_t o0 = block * direct_rows, rows = std::min(direct_rows, d.outputs - o0);
-        const TileSteps& tile_steps = block < full ? steps : spare_steps;
+        const DirectPass& pass = block < full ? d : spare_pass;
         const float* weights = block < full ? w + d.weight_first + o0 * d.weight_row : spare;
         const float* in = padded + n * d.channels * d.plane();
         float* out = y + (n * d.outputs + o0) * out_plane;
         alignas(64) float tile[direct_rows * direct_width];
         for (int64_t q0 = 0; q0 < flat; q0 += direct_width) {
             const int64_t vectors = std::min<int64_t>(direct_vectors, (flat - q0 + lanes - 1) / lanes);
-            if (vectors == 3) direct_tile<3>(tile, direct_width, in + q0, weights, tile_steps, offset.data());
-            else if (vectors == 2) direct_tile<2>(tile, direct_width, in + q0, weights, tile_steps, offset.data());
-            else direct_tile<1>(tile, direct_width, in + q0, weights, tile_steps, offset.data());
+            if (vectors == 3) direct_tile<3>(tile, in + q0, weights, pass, offset.data());
+            else if (vectors == 2) direct_tile<2>(tile, in + q0, weights, pass, offset.data());
+            else direct_tile<1>(tile, in + q0, weights, pass, offset.data());
             // the tile's positions [q0, q1) row by row, valid columns only
             const int64_t q1 = std::min(flat, q0 + lanes * vectors);
             for (int64_t q = q0; q < q1;) {

@@ -15,7 +15,7 @@
 //   db[o]                   += sum_{n, oh, ow} dy[n, o, oh, ow]
 // Every backward kernel ADDS into its (zero-initialised, or not) output.
 //
-// Three algorithms, chosen by conv2d_algorithm(), and on the cpu a fourth:
+// Three algorithms, chosen by conv2d_algorithm(), and on the cpu a fourth and a fifth:
 // - depthwise (groups == C_in > 1, so Cg = 1; any channel multiplier Og):
 //   direct loops, one plane per task. The task copies its input plane into a
 //   zero-padded plane split into stride phases, so no inner loop tests a
@@ -38,6 +38,12 @@
 //   dy with the kernel flipped; the weight gradient keeps 1-4 vectors of
 //   output channels in the vector lanes over dy transposed to [q, o].
 //   Details at the "direct" section of conv.cpp.
+// - winograd (float, one group, 3x3, stride 1, dilation 1; forward and input
+//   gradient): Winograd F(2x2, 3x3), Y = A^T [(G g G^T) (.) (B^T d B)] A per
+//   2x2 output tile (kernels/common/winograd.h), the sum over input channels
+//   as 16 matrix products in the direct kernel's register tiles. Chosen by
+//   the policy below for >= 64 channels in and out and >= 64 output tiles.
+//   Details at the "Winograd" section of conv.cpp.
 // GEMM paths take the images in blocks of nb, chosen so that the GEMM has at
 // least 256 columns (nb L) when the batch allows: a thin per-image GEMM (L = 16
 // in ResNet-18's last stage at 128x128) runs far below BLAS's best, so nb
@@ -70,7 +76,7 @@ using math::Conv2dPass;
 using math::Conv2dShape;
 
 // Where the direct kernels can run a float convolution (one group, kernel
-// > 1x1, W_out >= 8, ...), whether they do: `automatic` as measured
+// > 1x1, W_out >= 8, ...), whether they do (and Winograd, below): `automatic` as measured
 // (docs/benchmarks.md): direct for every pass with AVX-512, and with AVX2's
 // 16 registers direct for the forward and input-gradient passes but
 // im2col + GEMM for the weight gradient (whose 12-accumulator tile lost to

@@ -213,9 +213,9 @@ TEST_CASE("conv2d in float gives the same bits on one thread and on two (direct,
     }
 }
 
-TEST_CASE("conv2d in float: Winograd F(2x2, 3x3), forced, matches im2col + GEMM on awkward shapes") {
-    // The forward and the input gradient (the weight gradient is not
-    // Winograd's) against im2col + OpenBLAS, in float32: odd output sizes
+TEST_CASE("conv2d in float: Winograd F(2x2, 3x3), forced, matches im2col + GEMM on awkward shapes (every pass)") {
+    // The forward, the input gradient and the weight gradient against
+    // im2col + OpenBLAS, in float32: odd output sizes
     // (a last tile half outside), partial blocks of output channels, batch 1,
     // 1x1 and 2x2 images, padding 0 and 2, and a batch in several chunks.
     const ConvSetting settings[] = {
@@ -242,10 +242,10 @@ TEST_CASE("conv2d in float: Winograd F(2x2, 3x3), forced, matches im2col + GEMM 
             const Tensor y = conv2d(x, w, b, setting.options);
             Generator generator(7);  // the same dy for both
             y.backward(Tensor::randn(y.shape(), DType::float32, generator));
-            results[policy == cpu::ConvDirectPolicy::gemm] = {y, x.grad()};
+            results[policy == cpu::ConvDirectPolicy::gemm] = {y, x.grad(), w.grad()};
         }
-        for (size_t i = 0; i < 2; ++i) {
-            CAPTURE(i);  // y, dx
+        for (size_t i = 0; i < 3; ++i) {
+            CAPTURE(i);  // y, dx, dw
             const double scale = std::max(1.0, max(abs(results[1][i])).item());
             CHECK(max_abs_difference(results[0][i], results[1][i]) < 2e-5 * scale);
         }
@@ -270,13 +270,14 @@ TEST_CASE("conv2d in float: Winograd gives the same bits on one thread and on tw
             Tensor x = leaf(x0), w = leaf(w0);
             const Tensor y = conv2d(x, w, Tensor(), setting.options);
             y.backward(Tensor::ones(y.shape()));
-            results[threads - 1] = {y.to_vector(), x.grad().to_vector()};
+            results[threads - 1] = {y.to_vector(), x.grad().to_vector(), w.grad().to_vector()};
 #ifdef _OPENMP
             omp_set_num_threads(previous);
 #endif
         }
         CHECK(results[0][0] == results[1][0]);  // y
         CHECK(results[0][1] == results[1][1]);  // dx
+        CHECK(results[0][2] == results[1][2]);  // dw: one task per product, per (k, c) at the end
     }
 }
 

@@ -10,7 +10,11 @@
 //         [0  1  0 -1]        [ 0    0    1 ]
 // 16 multiplies per 2x2 block instead of 36. Summed over input channels the
 // element-wise products become 16 matrix products, one per point of the 4x4
-// transformed tile (kernels/cpu/conv.cpp, "winograd").
+// transformed tile (kernels/cpu/conv.cpp, "Winograd"). Y is linear in g, so
+// the kernel's gradient from a tile's output gradient dY is the adjoint,
+//   dg = G^T [ (A dY A^T) (.) (B^T d B) ] G,
+// summed over tiles: the same input transform, and the adjoints of the
+// output and kernel transforms below.
 // T is float, double or a SIMD vector (then every lane is its own tile).
 // Arrays are row-major: d[4 i + j], g[3 i + j], y[2 i + j].
 #include "kernels/common/hd.h"
@@ -67,6 +71,42 @@ KILN_HD void winograd_output(T* y, const T* m) {
         const T* row = r + 4 * i;
         y[2 * i] = row[0] + row[1] + row[2];
         y[2 * i + 1] = row[1] - row[2] - row[3];
+    }
+}
+
+// m = A dy A^T (dy [2, 2] -> m [4, 4]): winograd_output's adjoint
+template <typename T>
+KILN_HD void winograd_output_adjoint(T* m, const T* dy) {
+    T r[8];  // A dy [4, 2]
+    for (int j = 0; j < 2; ++j) {
+        r[j] = dy[j];
+        r[2 + j] = dy[j] + dy[2 + j];
+        r[4 + j] = dy[j] - dy[2 + j];
+        r[6 + j] = -dy[2 + j];
+    }
+    for (int i = 0; i < 4; ++i) {
+        const T* row = r + 2 * i;
+        m[4 * i] = row[0];
+        m[4 * i + 1] = row[0] + row[1];
+        m[4 * i + 2] = row[0] - row[1];
+        m[4 * i + 3] = -row[1];
+    }
+}
+
+// dg = G^T s G (s [4, 4] -> dg [3, 3]): winograd_kernel's adjoint
+template <typename T>
+KILN_HD void winograd_kernel_adjoint(T* dg, const T* s) {
+    T r[12];  // G^T s [3, 4]
+    for (int j = 0; j < 4; ++j) {
+        r[j] = s[j] + (s[4 + j] + s[8 + j]) * 0.5f;
+        r[4 + j] = (s[4 + j] - s[8 + j]) * 0.5f;
+        r[8 + j] = (s[4 + j] + s[8 + j]) * 0.5f + s[12 + j];
+    }
+    for (int i = 0; i < 3; ++i) {
+        const T* row = r + 4 * i;
+        dg[3 * i] = row[0] + (row[1] + row[2]) * 0.5f;
+        dg[3 * i + 1] = (row[1] - row[2]) * 0.5f;
+        dg[3 * i + 2] = (row[1] + row[2]) * 0.5f + row[3];
     }
 }
 

@@ -1147,7 +1147,7 @@ void direct_backward_weight(float* dw, const float* dy, const float* x, const Co
 // read all of U once per block) stage by stage.
 // The input gradient is the same on dy with the direct pass's flipped kernel.
 bool winograd_applies(const Conv2dShape& s, Conv2dPass pass) {
-    if (pass == Conv2dPass::backward_weight || s.groups != 1 || s.kernel_h != 3 || s.kernel_w != 3 ||
+    if (s.groups != 1 || s.kernel_h != 3 || s.kernel_w != 3 ||
         s.stride_h != 1 || s.stride_w != 1 || s.dilation_h != 1 || s.dilation_w != 1)
         return false;
     if (pass == Conv2dPass::backward_input && (s.pad_h > 2 || s.pad_w > 2)) return false;
@@ -1201,16 +1201,51 @@ struct WinogradBlock {
     int64_t n0, images, r0, rows;
 };
 
-void winograd_planes(float* y, const float* x, const float* w, const float* bias, const DirectPass& d, bool accumulate,
-                     float* workspace, const math::BatchNormEpilogue<float>& epilogue) {
-    const Winograd wg{d};
-    const int64_t C = d.channels, K = d.outputs, Kp = wg.outputs_padded(), wq = wg.wq();
-    const int64_t tiles_h = wg.tiles_h(), tiles_w = wg.tiles_w();
-    const int64_t in_plane = d.height * d.width, out_plane = d.out_h * d.out_w;
-    const int64_t window = wg.phase_rows() * wq;  // one phase of a block's input window
+// V [16][channels][Q] of a block (wg's input channels, and zero rows up to
+// `channels`): B^T d B of input channel c of image n0 + n, x [N, C, H, W].
+// The block's window of the padded plane, phase rows r0 .. r0 + rows, is
+// split into `phase` first.
+void winograd_input_tiles(float* V, int64_t Q, int64_t channels, const Winograd& wg, const float* x,
+                          const WinogradBlock& b, int64_t n, int64_t c, float* phase) {
+    const DirectPass& d = wg.d;
+    const int64_t wq = wg.wq(), tiles_w = wg.tiles_w(), window = (b.rows + 1) * wq;
     int64_t offset[16];  // patch element (i, j) in the window's phases
     for (int64_t i = 0; i < 4; ++i)
         for (int64_t j = 0; j < 4; ++j) offset[4 * i + j] = ((i % 2) * 2 + j % 2) * window + i / 2 * wq + j / 2;
+    const float* plane = x + ((b.n0 + n) * d.channels + c) * d.height * d.width;
+    std::fill(phase, phase + 4 * window + lanes, 0.0f);
+    for (int64_t a = 0; a < 2; ++a)
+        for (int64_t u = 0; u <= b.rows; ++u) {
+            const int64_t h = 2 * (b.r0 + u) + a - d.pad_h;
+            if (h < 0 || h >= d.height) continue;
+            for (int64_t bw = 0; bw < 2; ++bw) {
+                float* to = phase + (a * 2 + bw) * window + u * wq;
+                const float* from = plane + h * d.width;
+                const int64_t v0 = std::max<int64_t>(0, (d.pad_w - bw + 1) / 2);
+                const int64_t v1 = std::min(wq, (d.width + d.pad_w - bw + 1) / 2);
+                for (int64_t v = v0; v < v1; ++v) to[v] = from[2 * v + bw - d.pad_w];
+            }
+        }
+    float* to = V + c * Q + n * b.rows * tiles_w;
+    const int64_t plane_stride = channels * Q;
+    if (n == b.images - 1)  // the block's last tiles: positions up to Q are multiplied too
+        for (int j = 0; j < 16; ++j)
+            std::fill(to + j * plane_stride + b.rows * tiles_w, to + j * plane_stride + Q - n * b.rows * tiles_w, 0.0f);
+    for (int64_t ti = 0; ti < b.rows; ++ti)
+        for (int64_t tj = 0; tj < tiles_w; tj += lanes) {
+            simd::vec patch[16], v[16];
+            for (int j = 0; j < 16; ++j) patch[j] = simd::load(phase + offset[j] + ti * wq + tj);
+            math::winograd_input(v, patch);
+            for (int j = 0; j < 16; ++j)  // not into the next tile row (or image: another task's)
+                simd::store_first(to + j * plane_stride + ti * tiles_w + tj, v[j], std::min(lanes, tiles_w - tj));
+        }
+}
+
+void winograd_planes(float* y, const float* x, const float* w, const float* bias, const DirectPass& d, bool accumulate,
+                     float* workspace, const math::BatchNormEpilogue<float>& epilogue) {
+    const Winograd wg{d};
+    const int64_t C = d.channels, K = d.outputs, Kp = wg.outputs_padded();
+    const int64_t tiles_h = wg.tiles_h(), tiles_w = wg.tiles_w(), out_plane = d.out_h * d.out_w;
     const bool private_blocks = wg.private_blocks();
     const int64_t rows = std::min(wg.block_rows(), tiles_h), row_blocks = (tiles_h + rows - 1) / rows;
     const int64_t images = wg.block_images();
@@ -1218,35 +1253,6 @@ void winograd_planes(float* y, const float* x, const float* w, const float* bias
     float* blocks = U + wg.kernels();
     float* slots = blocks + (private_blocks ? max_threads() : 1) * wg.block_size();
 
-    // V [16][C][Q] of a block, input channel c of image n0 + n
-    const auto transform_input = [&](float* V, int64_t Q, const WinogradBlock& b, int64_t n, int64_t c, float* phase) {
-        // the block's window of the padded plane: phase rows r0 .. r0 + rows
-        const float* plane = x + ((b.n0 + n) * C + c) * in_plane;
-        std::fill(phase, phase + 4 * window, 0.0f);
-        for (int64_t a = 0; a < 2; ++a)
-            for (int64_t u = 0; u <= b.rows; ++u) {
-                const int64_t h = 2 * (b.r0 + u) + a - d.pad_h;
-                if (h < 0 || h >= d.height) continue;
-                for (int64_t bw = 0; bw < 2; ++bw) {
-                    float* to = phase + (a * 2 + bw) * window + u * wq;
-                    const float* from = plane + h * d.width;
-                    const int64_t v0 = std::max<int64_t>(0, (d.pad_w - bw + 1) / 2);
-                    const int64_t v1 = std::min(wq, (d.width + d.pad_w - bw + 1) / 2);
-                    for (int64_t v = v0; v < v1; ++v) to[v] = from[2 * v + bw - d.pad_w];
-                }
-            }
-        float* to = V + c * Q + n * b.rows * tiles_w;
-        if (n == b.images - 1)  // the block's last tiles: positions up to Q are multiplied too
-            for (int j = 0; j < 16; ++j) std::fill(to + j * C * Q + b.rows * tiles_w, to + j * C * Q + Q - n * b.rows * tiles_w, 0.0f);
-        for (int64_t ti = 0; ti < b.rows; ++ti)
-            for (int64_t tj = 0; tj < tiles_w; tj += lanes) {
-                simd::vec patch[16], v[16];
-                for (int j = 0; j < 16; ++j) patch[j] = simd::load(phase + offset[j] + ti * wq + tj);
-                math::winograd_input(v, patch);
-                for (int j = 0; j < 16; ++j)  // not into the next tile row (or image: another task's)
-                    simd::store_first(to + j * C * Q + ti * tiles_w + tj, v[j], std::min(lanes, tiles_w - tj));
-            }
-    };
     // M [16][K'][Q] = U V: point j, output rows k0 .. k0 + R
     const auto multiply = [&](float* M, const float* V, int64_t Q, int64_t j, int64_t k0) {
         product_rows(M + (j * Kp + k0) * Q, Q, Q, U + (j * Kp + k0) * C, C, V + j * C * Q, Q, C);
@@ -1283,7 +1289,6 @@ void winograd_planes(float* y, const float* x, const float* w, const float* bias
 #pragma omp parallel num_threads(max_threads()) if (direct_parallel(d))
     {
         float* phase = slots + omp_thread() * wg.phase_slot();
-        std::fill(phase + 4 * window, phase + wg.phase_slot(), 0.0f);
 #pragma omp for schedule(static)
         for (int64_t k = 0; k < Kp; ++k)
             for (int64_t c0 = 0; c0 < C; c0 += lanes) {  // `lanes` kernels at a time, transposed to taps x lanes
@@ -1315,7 +1320,7 @@ void winograd_planes(float* y, const float* x, const float* w, const float* bias
                 const int64_t Q = (b.images * b.rows * tiles_w + lanes - 1) / lanes * lanes;
                 float* M = V + 16 * C * Q;
                 for (int64_t n = 0; n < b.images; ++n)
-                    for (int64_t c = 0; c < C; ++c) transform_input(V, Q, b, n, c, phase);
+                    for (int64_t c = 0; c < C; ++c) winograd_input_tiles(V, Q, C, wg, x, b, n, c, phase);
                 for (int64_t j = 0; j < 16; ++j)
                     for (int64_t k0 = 0; k0 < Kp; k0 += direct_rows) multiply(M, V, Q, j, k0);
                 for (int64_t n = 0; n < b.images; ++n)
@@ -1329,7 +1334,7 @@ void winograd_planes(float* y, const float* x, const float* w, const float* bias
                 float* M = V + 16 * C * Q;
 #pragma omp for schedule(static)
                 for (int64_t plane = 0; plane < b.images * C; ++plane)
-                    transform_input(V, Q, b, plane / C, plane % C, phase);
+                    winograd_input_tiles(V, Q, C, wg, x, b, plane / C, plane % C, phase);
                 const int64_t row_groups = Kp / direct_rows;
 #pragma omp for schedule(static)
                 for (int64_t task = 0; task < 16 * row_groups; ++task)
@@ -1342,7 +1347,90 @@ void winograd_planes(float* y, const float* x, const float* w, const float* bias
     }
 }
 
+// The weight gradient: a chunk of images at a time (V and DY in four L2s'
+// worth), into S, then the kernel transform's adjoint:
+//   V [16][C][Q]  = B^T d B (the forward's input transform)
+//   DY [16][K][Q] = A dy A^T of every (output, tile)
+//   S [16][K][C] += DY_x V_x^T: 16 matrix products through OpenBLAS (its own
+//                   blocking for a long inner dimension), one per task
+//   dw[k, c]     += G^T s G, s the 16 points of S[.][k][c]
+struct WinogradWeight {
+    Winograd wg;
+    int64_t tiles() const { return wg.tiles_h() * wg.tiles_w(); }
+    int64_t chunk() const {
+        const int64_t per_image = 16 * (wg.d.channels + wg.d.outputs) * tiles();
+        return std::clamp<int64_t>(4 * l2_bytes() / int64_t(sizeof(float)) / per_image, 1, wg.d.batch);
+    }
+    int64_t positions() const { return (chunk() * tiles() + lanes - 1) / lanes * lanes; }
+    int64_t sums() const { return 16 * wg.d.outputs * wg.d.channels; }
+    // a plane's phases (V), then a tile row of dy by parities (DY)
+    int64_t phase_slot() const { return 4 * (wg.tiles_h() + 1) * wg.wq() + lanes + 4 * (wg.tiles_w() + lanes); }
+    int64_t workspace() const {
+        return sums() + 16 * (wg.d.channels + wg.d.outputs) * positions() + max_threads() * phase_slot();
+    }
+};
+
+void winograd_backward_weight(float* dw, const float* dy, const float* x, const Conv2dShape& s, float* workspace) {
+    if (s.batch == 0) return;  // (S would never be written)
+    const WinogradWeight ww{Winograd{direct_forward_pass(s)}};
+    const Winograd& wg = ww.wg;
+    const int64_t C = s.in_channels, K = s.out_channels, T = ww.tiles(), chunk = ww.chunk();
+    const int64_t tiles_h = wg.tiles_h(), tiles_w = wg.tiles_w(), out_plane = s.out_h * s.out_w;
+    float* S = workspace;
+    float* V = S + ww.sums();
+    float* DY = V + 16 * C * ww.positions();
+    float* slots = DY + 16 * K * ww.positions();
+#pragma omp parallel num_threads(max_threads()) if (direct_parallel(wg.d))
+    {
+        float* phase = slots + omp_thread() * ww.phase_slot();
+        for (int64_t n0 = 0; n0 < s.batch; n0 += chunk) {  // every thread walks the chunks; the loops are shared
+            const WinogradBlock b{n0, std::min(chunk, s.batch - n0), 0, tiles_h};
+            const int64_t Q = (b.images * T + lanes - 1) / lanes * lanes;
+#pragma omp for schedule(static) nowait
+            for (int64_t plane = 0; plane < b.images * C; ++plane)
+                winograd_input_tiles(V, Q, C, wg, x, b, plane / C, plane % C, phase);
+#pragma omp for schedule(static)
+            for (int64_t plane = 0; plane < b.images * K; ++plane) {
+                const int64_t n = plane / K, k = plane % K;
+                const float* grad = dy + ((n0 + n) * K + k) * out_plane;
+                float* to = DY + k * Q + n * T;
+                if (n == b.images - 1)  // the chunk's last tiles: positions up to Q are summed too
+                    for (int j = 0; j < 16; ++j) std::fill(to + j * K * Q + T, to + j * K * Q + Q - n * T, 0.0f);
+                // each tile row's dy, its even and odd columns apart (zeros past the plane)
+                float* columns = phase + 4 * (tiles_h + 1) * wg.wq() + lanes;  // [2 rows][2 parities][tiles_w + lanes]
+                const int64_t pitch = tiles_w + lanes;
+                for (int64_t ti = 0; ti < tiles_h; ++ti) {
+                    std::fill(columns, columns + 4 * pitch, 0.0f);
+                    for (int64_t i = 0; i < 2 && 2 * ti + i < s.out_h; ++i)
+                        for (int64_t ow = 0; ow < s.out_w; ++ow)
+                            columns[(2 * i + ow % 2) * pitch + ow / 2] = grad[(2 * ti + i) * s.out_w + ow];
+                    for (int64_t tj = 0; tj < tiles_w; tj += lanes) {
+                        simd::vec tile[4], m[16];
+                        for (int e = 0; e < 4; ++e) tile[e] = simd::load(columns + e * pitch + tj);
+                        math::winograd_output_adjoint(m, tile);
+                        for (int j = 0; j < 16; ++j)
+                            simd::store_first(to + j * K * Q + ti * tiles_w + tj, m[j], std::min(lanes, tiles_w - tj));
+                    }
+                }
+            }
+#pragma omp for schedule(static)
+            for (int64_t j = 0; j < 16; ++j)
+                gemm<float>(false, true, K, C, Q, 1.0f, DY + j * K * Q, Q, V + j * C * Q, Q, n0 == 0 ? 0.0f : 1.0f,
+                            S + j * K * C, C);
+        }
+#pragma omp for schedule(static)
+        for (int64_t k = 0; k < K; ++k)
+            for (int64_t c = 0; c < C; ++c) {
+                float sum[16], dg[9];
+                for (int j = 0; j < 16; ++j) sum[j] = S[(j * K + k) * C + c];
+                math::winograd_kernel_adjoint(dg, sum);
+                for (int t = 0; t < 9; ++t) dw[(k * C + c) * 9 + t] += dg[t];
+            }
+    }
+}
+
 int64_t winograd_workspace_size(const Conv2dShape& s, Conv2dPass pass) {
+    if (pass == Conv2dPass::backward_weight) return WinogradWeight{Winograd{direct_forward_pass(s)}}.workspace();
     return Winograd{pass == Conv2dPass::forward ? direct_forward_pass(s) : direct_backward_input_pass(s)}.workspace();
 }
 
@@ -1407,8 +1495,10 @@ template <typename T>
 void conv2d_backward_weight(T* dw, const T* dy, const T* x, const Conv2dShape& s, T* workspace) {
     const Conv2dAlgorithm algorithm = conv2d_algorithm(s);
     if (algorithm == Conv2dAlgorithm::depthwise) return depthwise_backward_weight(dw, dy, x, s, workspace);
-    if constexpr (std::is_same_v<T, float>)
+    if constexpr (std::is_same_v<T, float>) {
+        if (winograd_applies(s, Conv2dPass::backward_weight)) return winograd_backward_weight(dw, dy, x, s, workspace);
         if (direct_applies(s, Conv2dPass::backward_weight)) return direct_backward_weight(dw, dy, x, s, workspace);
+    }
     gemm_backward_weight(dw, dy, x, s, workspace, algorithm == Conv2dAlgorithm::pointwise);
 }
 

@@ -1145,7 +1145,8 @@ void direct_backward_weight(float* dw, const float* dy, const float* x, const Co
 // rows, sized so that V and M stay in L2 (no barriers); when it does not,
 // the threads share each block of whole images (sized by U: the products
 // read all of U once per block) stage by stage.
-// The input gradient is the same on dy with the direct pass's flipped kernel.
+// The input gradient is the same on dy with the direct pass's flipped kernel;
+// the weight gradient, its adjoint, is winograd_backward_weight below.
 bool winograd_applies(const Conv2dShape& s, Conv2dPass pass) {
     if (s.groups != 1 || s.kernel_h != 3 || s.kernel_w != 3 ||
         s.stride_h != 1 || s.stride_w != 1 || s.dilation_h != 1 || s.dilation_w != 1)

@@ -38,11 +38,13 @@
 //   dy with the kernel flipped; the weight gradient keeps 1-4 vectors of
 //   output channels in the vector lanes over dy transposed to [q, o].
 //   Details at the "direct" section of conv.cpp.
-// - winograd (float, one group, 3x3, stride 1, dilation 1; forward and input
-//   gradient): Winograd F(2x2, 3x3), Y = A^T [(G g G^T) (.) (B^T d B)] A per
-//   2x2 output tile (kernels/common/winograd.h), the sum over input channels
-//   as 16 matrix products in the direct kernel's register tiles. Chosen by
-//   the policy below for >= 64 channels in and out and >= 64 output tiles.
+// - winograd (float, one group, 3x3, stride 1, dilation 1; every pass):
+//   Winograd F(2x2, 3x3), Y = A^T [(G g G^T) (.) (B^T d B)] A per 2x2
+//   output tile (kernels/common/winograd.h), the sum over input channels as
+//   16 matrix products in the direct kernel's register tiles; the weight
+//   gradient is the adjoint, G^T [sum over tiles (A dY A^T) (.) (B^T d B)] G.
+//   Chosen by the policy below for >= 64 channels in and out and >= 64
+//   output tiles.
 //   Details at the "Winograd" section of conv.cpp.
 // GEMM paths take the images in blocks of nb, chosen so that the GEMM has at
 // least 256 columns (nb L) when the batch allows: a thin per-image GEMM (L = 16
@@ -84,8 +86,7 @@ using math::Conv2dShape;
 // for tests (every kernel checked on every machine, sanitizer builds
 // included) and benchmarks (both paths in one process).
 // `winograd`: Winograd F(2x2, 3x3) wherever it applies (float 3x3
-// convolutions at stride 1, forward and input gradient), elsewhere as
-// `automatic`.
+// convolutions at stride 1, every pass), elsewhere as `automatic`.
 enum class ConvDirectPolicy { automatic, direct, gemm, winograd };
 void set_conv_direct_policy(ConvDirectPolicy policy);
 ConvDirectPolicy conv_direct_policy();

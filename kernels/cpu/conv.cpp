@@ -1161,9 +1161,12 @@ bool winograd_applies(const Conv2dShape& s, Conv2dPass pass) {
     // Where it measured faster (docs/benchmarks.md, round 6): at least 64
     // channels in and out (with 32, V's and M's traffic costs what the
     // products save) and at least 64 output tiles in the batch (with fewer,
-    // transforming the C_in C_out kernels costs what it saves).
+    // transforming the C_in C_out kernels costs what it saves); and at most
+    // 1024 x 1024 channels (the transformed kernels, 16 C_in C_out floats,
+    // then stay under 64 MiB of workspace).
     const int64_t tiles = s.batch * ((s.out_h + 1) / 2) * ((s.out_w + 1) / 2);
-    return std::min(s.in_channels, s.out_channels) >= 64 && tiles >= 64;
+    return std::min(s.in_channels, s.out_channels) >= 64 && s.in_channels * s.out_channels <= 1024 * 1024 &&
+           tiles >= 64;
 }
 
 struct Winograd {

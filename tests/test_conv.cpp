@@ -4,7 +4,10 @@
 // table (engine/op_cases/conv.cpp).
 #include <doctest/doctest.h>
 
+#include <random>
+
 #include "engine/ops.h"
+#include "kernels/common/winograd.h"
 #include "kernels/cpu/conv.h"
 
 #ifdef _OPENMP
@@ -211,6 +214,40 @@ TEST_CASE("conv2d in float gives the same bits on one thread and on two (direct,
         CHECK(results[0][1] == results[1][1]);  // dx
         CHECK(results[0][2] == results[1][2]);  // dw: the direct and depthwise kernels give each weight to one task
     }
+}
+
+TEST_CASE("Winograd F(2x2, 3x3) in double: one tile equals the direct correlation; the adjoints are adjoint") {
+    std::mt19937 random(11);
+    std::normal_distribution<double> normal;
+    double d[16], g[9], dy[4];
+    for (double& value : d) value = normal(random);
+    for (double& value : g) value = normal(random);
+    for (double& value : dy) value = normal(random);
+    // Y = A^T [(G g G^T) (.) (B^T d B)] A against y[a][b] = sum_{i,j} g[i][j] d[a + i][b + j]
+    double u[16], v[16], m[16], y[4];
+    math::winograd_kernel(u, g);
+    math::winograd_input(v, d);
+    for (int k = 0; k < 16; ++k) m[k] = u[k] * v[k];
+    math::winograd_output(y, m);
+    for (int a = 0; a < 2; ++a)
+        for (int b = 0; b < 2; ++b) {
+            double direct = 0;
+            for (int i = 0; i < 3; ++i)
+                for (int j = 0; j < 3; ++j) direct += g[3 * i + j] * d[4 * (a + i) + b + j];
+            CHECK(y[2 * a + b] == doctest::Approx(direct).epsilon(1e-12));
+        }
+    // <dy, A^T m A> = <A dy A^T, m>  and  <s, G g G^T> = <G^T s G, g>
+    double adjoint_m[16], dg[9];
+    math::winograd_output_adjoint(adjoint_m, dy);
+    double left = 0, right = 0;
+    for (int k = 0; k < 4; ++k) left += dy[k] * y[k];
+    for (int k = 0; k < 16; ++k) right += adjoint_m[k] * m[k];
+    CHECK(left == doctest::Approx(right).epsilon(1e-12));
+    math::winograd_kernel_adjoint(dg, v);  // any 4x4 s: here v
+    left = right = 0;
+    for (int k = 0; k < 16; ++k) left += v[k] * u[k];
+    for (int k = 0; k < 9; ++k) right += dg[k] * g[k];
+    CHECK(left == doctest::Approx(right).epsilon(1e-12));
 }
 
 TEST_CASE("conv2d in float: Winograd F(2x2, 3x3), forced, matches im2col + GEMM on awkward shapes (every pass)") {

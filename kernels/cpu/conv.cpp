@@ -1205,12 +1205,11 @@ struct WinogradBlock {
     int64_t n0, images, r0, rows;
 };
 
-// V [16][channels][Q] of a block (wg's input channels, and zero rows up to
-// `channels`): B^T d B of input channel c of image n0 + n, x [N, C, H, W].
-// The block's window of the padded plane, phase rows r0 .. r0 + rows, is
-// split into `phase` first.
-void winograd_input_tiles(float* V, int64_t Q, int64_t channels, const Winograd& wg, const float* x,
-                          const WinogradBlock& b, int64_t n, int64_t c, float* phase) {
+// V [16][C][Q] of a block: B^T d B of input channel c of image n0 + n,
+// x [N, C, H, W]. The block's window of the padded plane, phase rows
+// r0 .. r0 + rows, is split into `phase` first.
+void winograd_input_tiles(float* V, int64_t Q, const Winograd& wg, const float* x, const WinogradBlock& b, int64_t n,
+                          int64_t c, float* phase) {
     const DirectPass& d = wg.d;
     const int64_t wq = wg.wq(), tiles_w = wg.tiles_w(), window = (b.rows + 1) * wq;
     int64_t offset[16];  // patch element (i, j) in the window's phases
@@ -1231,7 +1230,7 @@ void winograd_input_tiles(float* V, int64_t Q, int64_t channels, const Winograd&
             }
         }
     float* to = V + c * Q + n * b.rows * tiles_w;
-    const int64_t plane_stride = channels * Q;
+    const int64_t plane_stride = d.channels * Q;
     if (n == b.images - 1)  // the block's last tiles: positions up to Q are multiplied too
         for (int j = 0; j < 16; ++j)
             std::fill(to + j * plane_stride + b.rows * tiles_w, to + j * plane_stride + Q - n * b.rows * tiles_w, 0.0f);
@@ -1324,7 +1323,7 @@ void winograd_planes(float* y, const float* x, const float* w, const float* bias
                 const int64_t Q = (b.images * b.rows * tiles_w + lanes - 1) / lanes * lanes;
                 float* M = V + 16 * C * Q;
                 for (int64_t n = 0; n < b.images; ++n)
-                    for (int64_t c = 0; c < C; ++c) winograd_input_tiles(V, Q, C, wg, x, b, n, c, phase);
+                    for (int64_t c = 0; c < C; ++c) winograd_input_tiles(V, Q, wg, x, b, n, c, phase);
                 for (int64_t j = 0; j < 16; ++j)
                     for (int64_t k0 = 0; k0 < Kp; k0 += direct_rows) multiply(M, V, Q, j, k0);
                 for (int64_t n = 0; n < b.images; ++n)
@@ -1338,7 +1337,7 @@ void winograd_planes(float* y, const float* x, const float* w, const float* bias
                 float* M = V + 16 * C * Q;
 #pragma omp for schedule(static)
                 for (int64_t plane = 0; plane < b.images * C; ++plane)
-                    winograd_input_tiles(V, Q, C, wg, x, b, plane / C, plane % C, phase);
+                    winograd_input_tiles(V, Q, wg, x, b, plane / C, plane % C, phase);
                 const int64_t row_groups = Kp / direct_rows;
 #pragma omp for schedule(static)
                 for (int64_t task = 0; task < 16 * row_groups; ++task)
@@ -1392,7 +1391,7 @@ void winograd_backward_weight(float* dw, const float* dy, const float* x, const 
             const int64_t Q = (b.images * T + lanes - 1) / lanes * lanes;
 #pragma omp for schedule(static) nowait
             for (int64_t plane = 0; plane < b.images * C; ++plane)
-                winograd_input_tiles(V, Q, C, wg, x, b, plane / C, plane % C, phase);
+                winograd_input_tiles(V, Q, wg, x, b, plane / C, plane % C, phase);
 #pragma omp for schedule(static)
             for (int64_t plane = 0; plane < b.images * K; ++plane) {
                 const int64_t n = plane / K, k = plane % K;

@@ -815,68 +815,56 @@ void pad_direct_inputs(float* padded, const float* x, const DirectPass& d) {
     for (int64_t p = 0; p < planes; ++p) phases.split(padded + p * plane, x + p * d.height * d.width);
 }
 
+// The register tile of direct_tile and product_tile: R rows x V vectors
+// of accumulators, zero at first.
+template <int V>
+struct RegisterTile {
+    simd::vec acc[direct_rows][V] = {};
+    // acc[r][v] += weight[r row] in[lanes v]: V loads, kept in registers, and R broadcasts
+    void step(const float* in, const float* weight, int64_t row) {
+        simd::vec x[V];
+#pragma GCC unroll 3
+        for (int v = 0; v < V; ++v) simd::load_into_register(x[v], in + lanes * v);
+#pragma GCC unroll 8
+        for (int r = 0; r < int(direct_rows); ++r) {
+            const simd::vec w = simd::broadcast(weight[r * row]);
+#pragma GCC unroll 3
+            for (int v = 0; v < V; ++v) acc[r][v] = simd::fma(w, x[v], acc[r][v]);
+        }
+    }
+    // out[r pitch + lanes v + l] = acc[r][v][l]
+    void store(float* out, int64_t pitch) const {
+#pragma GCC unroll 8
+        for (int r = 0; r < int(direct_rows); ++r)
+#pragma GCC unroll 3
+            for (int v = 0; v < V; ++v) simd::store(out + r * pitch + lanes * v, acc[r][v]);
+    }
+};
+
 // tile[r][lanes v + l] = sum_{c, t} weight(r, c, t) in[c plane + offset[t] + lanes v + l]:
 // R x V accumulators in registers over all (c, t).
 template <int V>
 void direct_tile(float* __restrict tile, const float* in, const float* weights, const DirectPass& d,
                  const int64_t* offset) {
-    constexpr int R = int(direct_rows);
-    const int64_t plane = d.plane(), taps = d.taps(), row = d.weight_row, tap = d.weight_tap;
-    simd::vec acc[R][V];
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r)
-#pragma GCC unroll 3
-        for (int v = 0; v < V; ++v) acc[r][v] = simd::zero();
+    const int64_t plane = d.plane(), taps = d.taps();
+    RegisterTile<V> sums;
     for (int64_t c = 0; c < d.channels; ++c) {
         const float* pc = in + c * plane;
         const float* wc = weights + c * d.weight_channel;
-        for (int64_t t = 0; t < taps; ++t) {
-            const float* pt = pc + offset[t];
-            const float* wt = wc + t * tap;
-            simd::vec x[V];
-#pragma GCC unroll 3
-            for (int v = 0; v < V; ++v) x[v] = simd::load(pt + lanes * v);
-#pragma GCC unroll 8
-            for (int r = 0; r < R; ++r) {
-                const simd::vec weight = simd::broadcast(wt[r * row]);
-#pragma GCC unroll 3
-                for (int v = 0; v < V; ++v) acc[r][v] = simd::fma(weight, x[v], acc[r][v]);
-            }
-        }
+        for (int64_t t = 0; t < taps; ++t) sums.step(pc + offset[t], wc + t * d.weight_tap, d.weight_row);
     }
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r)
-#pragma GCC unroll 3
-        for (int v = 0; v < V; ++v) simd::store(tile + r * direct_width + lanes * v, acc[r][v]);
+    sums.store(tile, direct_width);
 }
 
 // out[r pitch + q] = sum_{c < depth} a[r lda + c] b[c ldb + q] for r < R and
-// q < count: a matrix product in direct_tile's register tiles (R rows x V
-// vectors, each step V loads of b and R broadcasts of a).
+// q < lanes V: a matrix product in the same register tile (each step V loads
+// of b and R broadcasts of a).
 template <int V>
 void product_tile(float* __restrict out, int64_t pitch, const float* a, int64_t lda, const float* b, int64_t ldb,
                   int64_t depth) {
-    constexpr int R = int(direct_rows);
-    simd::vec acc[R][V];
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r)
-#pragma GCC unroll 3
-        for (int v = 0; v < V; ++v) acc[r][v] = simd::zero();
-    for (int64_t c = 0; c < depth; ++c) {
-        simd::vec x[V];
-#pragma GCC unroll 3
-        for (int v = 0; v < V; ++v) simd::load_into_register(x[v], b + c * ldb + lanes * v);
-#pragma GCC unroll 8
-        for (int r = 0; r < R; ++r) {
-            const simd::vec weight = simd::broadcast(a[r * lda + c]);
-#pragma GCC unroll 3
-            for (int v = 0; v < V; ++v) acc[r][v] = simd::fma(weight, x[v], acc[r][v]);
-        }
-    }
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r)
-#pragma GCC unroll 3
-        for (int v = 0; v < V; ++v) simd::store(out + r * pitch + lanes * v, acc[r][v]);
+    RegisterTile<V> sums;
+    for (int64_t c = 0; c < depth; ++c) sums.step(b + c * ldb, a + c, lda);
+    sums.store(out, pitch);
 }
 
 // product_tile over `count` columns from q = 0, the widest tiles first

@@ -46,6 +46,52 @@ struct DirectPolicy {
     ~DirectPolicy() { cpu::set_conv_direct_policy(previous); }
 };
 
+// conv2d's y, dx and dw in float (dy all ones) with the OpenMP team set to
+// `threads`: equal bits on one thread and on two, for one setting.
+void check_same_bits_on_one_and_two_threads(const ConvSetting& setting) {
+    CAPTURE(std::string(setting.name));
+    const Tensor x0 = Tensor::randn(setting.input), w0 = Tensor::randn(setting.weight);
+    std::vector<std::vector<double>> results[2];
+    for (int threads : {1, 2}) {
+#ifdef _OPENMP
+        const int previous = omp_get_max_threads();
+        omp_set_num_threads(threads);
+#endif
+        Tensor x = leaf(x0), w = leaf(w0);
+        const Tensor y = conv2d(x, w, Tensor(), setting.options);
+        y.backward(Tensor::ones(y.shape()));
+        results[threads - 1] = {y.to_vector(), x.grad().to_vector(), w.grad().to_vector()};
+#ifdef _OPENMP
+        omp_set_num_threads(previous);
+#endif
+    }
+    CHECK(results[0][0] == results[1][0]);  // y
+    CHECK(results[0][1] == results[1][1]);  // dx
+    CHECK(results[0][2] == results[1][2]);  // dw: each weight's sum is one task's
+}
+
+// conv2d in float under `policy` against im2col + GEMM, every pass (y, dx,
+// dw, db; the same random dy for both), within 2e-5 of the largest value.
+void check_policy_matches_gemm(cpu::ConvDirectPolicy policy, const ConvSetting& setting) {
+    CAPTURE(std::string(setting.name));
+    const Tensor x0 = Tensor::randn(setting.input), w0 = Tensor::randn(setting.weight);
+    const Tensor b0 = Tensor::randn({setting.weight[0]});
+    std::vector<Tensor> results[2];
+    for (const cpu::ConvDirectPolicy run : {policy, cpu::ConvDirectPolicy::gemm}) {
+        const DirectPolicy scope(run);
+        Tensor x = leaf(x0), w = leaf(w0), b = leaf(b0);
+        const Tensor y = conv2d(x, w, b, setting.options);
+        Generator generator(7);
+        y.backward(Tensor::randn(y.shape(), DType::float32, generator));
+        results[run == cpu::ConvDirectPolicy::gemm] = {y, x.grad(), w.grad(), b.grad()};
+    }
+    for (size_t i = 0; i < 4; ++i) {
+        CAPTURE(i);  // y, dx, dw, db
+        const double scale = std::max(1.0, max(abs(results[1][i])).item());
+        CHECK(max_abs_difference(results[0][i], results[1][i]) < 2e-5 * scale);
+    }
+}
+
 // x [1, 1, 3, 3] = 1..9 and w [1, 1, 2, 2] = [[1, 2], [3, 4]]
 const std::vector<double> image = {1, 2, 3, 4, 5, 6, 7, 8, 9};
 const std::vector<double> kernel = {1, 2, 3, 4};
@@ -193,27 +239,7 @@ TEST_CASE("conv2d in float gives the same bits on one thread and on two (direct,
          {.padding = {1, 1}, .groups = 96}},
     };
     const DirectPolicy direct(cpu::ConvDirectPolicy::direct);  // the direct weight gradient on every machine
-    for (const ConvSetting& setting : settings) {
-        CAPTURE(setting.name);
-        const Tensor x0 = Tensor::randn(setting.input), w0 = Tensor::randn(setting.weight);
-        std::vector<std::vector<double>> results[2];
-        for (int threads : {1, 2}) {
-#ifdef _OPENMP
-            const int previous = omp_get_max_threads();
-            omp_set_num_threads(threads);
-#endif
-            Tensor x = leaf(x0), w = leaf(w0);
-            const Tensor y = conv2d(x, w, Tensor(), setting.options);
-            y.backward(Tensor::ones(y.shape()));
-            results[threads - 1] = {y.to_vector(), x.grad().to_vector(), w.grad().to_vector()};
-#ifdef _OPENMP
-            omp_set_num_threads(previous);
-#endif
-        }
-        CHECK(results[0][0] == results[1][0]);  // y
-        CHECK(results[0][1] == results[1][1]);  // dx
-        CHECK(results[0][2] == results[1][2]);  // dw: the direct and depthwise kernels give each weight to one task
-    }
+    for (const ConvSetting& setting : settings) check_same_bits_on_one_and_two_threads(setting);
 }
 
 TEST_CASE("Winograd F(2x2, 3x3) in double: one tile equals the direct correlation; the adjoints are adjoint") {
@@ -251,8 +277,7 @@ TEST_CASE("Winograd F(2x2, 3x3) in double: one tile equals the direct correlatio
 }
 
 TEST_CASE("conv2d in float: Winograd F(2x2, 3x3), forced, matches im2col + GEMM on awkward shapes (every pass)") {
-    // The forward, the input gradient and the weight gradient against
-    // im2col + OpenBLAS, in float32: odd output sizes
+    // Every pass against im2col + OpenBLAS, in float32: odd output sizes
     // (a last tile half outside), partial blocks of output channels, batch 1,
     // 1x1 and 2x2 images, padding 0 and 2, and a batch in several chunks.
     const ConvSetting settings[] = {
@@ -268,25 +293,7 @@ TEST_CASE("conv2d in float: Winograd F(2x2, 3x3), forced, matches im2col + GEMM 
          {.padding = {1, 1}}},
         {"padding 1, 32 -> 30, 6x6, batch 8 (blocks of images)", {8, 32, 6, 6}, {30, 32, 3, 3}, {.padding = {1, 1}}},
     };
-    for (const ConvSetting& setting : settings) {
-        CAPTURE(std::string(setting.name));
-        const Tensor x0 = Tensor::randn(setting.input), w0 = Tensor::randn(setting.weight);
-        const Tensor b0 = Tensor::randn({setting.weight[0]});
-        std::vector<Tensor> results[2];
-        for (const cpu::ConvDirectPolicy policy : {cpu::ConvDirectPolicy::winograd, cpu::ConvDirectPolicy::gemm}) {
-            const DirectPolicy scope(policy);
-            Tensor x = leaf(x0), w = leaf(w0), b = leaf(b0);
-            const Tensor y = conv2d(x, w, b, setting.options);
-            Generator generator(7);  // the same dy for both
-            y.backward(Tensor::randn(y.shape(), DType::float32, generator));
-            results[policy == cpu::ConvDirectPolicy::gemm] = {y, x.grad(), w.grad()};
-        }
-        for (size_t i = 0; i < 3; ++i) {
-            CAPTURE(i);  // y, dx, dw
-            const double scale = std::max(1.0, max(abs(results[1][i])).item());
-            CHECK(max_abs_difference(results[0][i], results[1][i]) < 2e-5 * scale);
-        }
-    }
+    for (const ConvSetting& setting : settings) check_policy_matches_gemm(cpu::ConvDirectPolicy::winograd, setting);
 }
 
 TEST_CASE("conv2d in float: Winograd gives the same bits on one thread and on two (private and shared blocks)") {
@@ -295,27 +302,7 @@ TEST_CASE("conv2d in float: Winograd gives the same bits on one thread and on tw
         {"128 -> 128, 8x8, batch 8 (shared blocks)", {8, 128, 8, 8}, {128, 128, 3, 3}, {.padding = {1, 1}}},
     };
     const DirectPolicy winograd(cpu::ConvDirectPolicy::winograd);
-    for (const ConvSetting& setting : settings) {
-        CAPTURE(std::string(setting.name));
-        const Tensor x0 = Tensor::randn(setting.input), w0 = Tensor::randn(setting.weight);
-        std::vector<std::vector<double>> results[2];
-        for (int threads : {1, 2}) {
-#ifdef _OPENMP
-            const int previous = omp_get_max_threads();
-            omp_set_num_threads(threads);
-#endif
-            Tensor x = leaf(x0), w = leaf(w0);
-            const Tensor y = conv2d(x, w, Tensor(), setting.options);
-            y.backward(Tensor::ones(y.shape()));
-            results[threads - 1] = {y.to_vector(), x.grad().to_vector(), w.grad().to_vector()};
-#ifdef _OPENMP
-            omp_set_num_threads(previous);
-#endif
-        }
-        CHECK(results[0][0] == results[1][0]);  // y
-        CHECK(results[0][1] == results[1][1]);  // dx
-        CHECK(results[0][2] == results[1][2]);  // dw: one task per product, per (k, c) at the end
-    }
+    for (const ConvSetting& setting : settings) check_same_bits_on_one_and_two_threads(setting);
 }
 
 TEST_CASE("conv2d in float: the direct kernels, forced, match im2col + GEMM on awkward shapes (every pass)") {
@@ -333,23 +320,5 @@ TEST_CASE("conv2d in float: the direct kernels, forced, match im2col + GEMM on a
         {"3x3, padding 1, 40 -> 19, 4x4, batch 1 (layer4 at batch 1)", {1, 40, 4, 4}, {19, 40, 3, 3},
          {.padding = {1, 1}}},
     };
-    for (const ConvSetting& setting : settings) {
-        CAPTURE(setting.name);
-        const Tensor x0 = Tensor::randn(setting.input), w0 = Tensor::randn(setting.weight);
-        const Tensor b0 = Tensor::randn({setting.weight[0]});
-        std::vector<Tensor> results[2];
-        for (const cpu::ConvDirectPolicy policy : {cpu::ConvDirectPolicy::direct, cpu::ConvDirectPolicy::gemm}) {
-            const DirectPolicy scope(policy);
-            Tensor x = leaf(x0), w = leaf(w0), b = leaf(b0);
-            const Tensor y = conv2d(x, w, b, setting.options);
-            Generator generator(7);  // the same dy for both
-            y.backward(Tensor::randn(y.shape(), DType::float32, generator));
-            results[policy == cpu::ConvDirectPolicy::gemm] = {y, x.grad(), w.grad(), b.grad()};
-        }
-        for (size_t i = 0; i < 4; ++i) {
-            CAPTURE(i);  // y, dx, dw, db
-            const double scale = std::max(1.0, max(abs(results[1][i])).item());
-            CHECK(max_abs_difference(results[0][i], results[1][i]) < 2e-5 * scale);
-        }
-    }
+    for (const ConvSetting& setting : settings) check_policy_matches_gemm(cpu::ConvDirectPolicy::direct, setting);
 }

@@ -229,7 +229,7 @@ TEST_CASE("conv2d: one image at a time gives the batch's result (image blocks, t
     }
 }
 
-TEST_CASE("conv2d in float gives the same bits on one thread and on two (direct, strided direct, depthwise)") {
+TEST_CASE("conv2d in float gives the same bits on one thread and on two (direct, strided direct, depthwise across channels)") {
     // Shapes over kernels/cpu/parallel.h's parallel_macs, so two threads split the work.
     const ConvSetting settings[] = {
         {"3x3, 64 channels, 32x32, batch 2 (direct)", {2, 64, 32, 32}, {64, 64, 3, 3}, {.padding = {1, 1}}},
@@ -321,4 +321,32 @@ TEST_CASE("conv2d in float: the direct kernels, forced, match im2col + GEMM on a
          {.padding = {1, 1}}},
     };
     for (const ConvSetting& setting : settings) check_policy_matches_gemm(cpu::ConvDirectPolicy::direct, setting);
+}
+
+TEST_CASE("conv2d in float: depthwise across channels, forced, matches the depthwise loops on awkward shapes (every pass)") {
+    // `lanes` channels per vector (kernels/cpu/conv.cpp): a partial last
+    // block, one full block and a partial one, batch 1, strides, dilation,
+    // kernels of 1, 9 (in registers), 25 and 49 taps (more than nine
+    // weight-gradient accumulators), 1x1 planes; every pass against the
+    // depthwise loops (which the depthwise test checks against im2col).
+    const ConvSetting settings[] = {
+        {"3x3, padding 1, 5 channels, 9x11, batch 3", {3, 5, 9, 11}, {5, 1, 3, 3}, {.padding = {1, 1}, .groups = 5}},
+        {"3x3, stride 2, padding 1, 21 channels, 7x7, batch 1", {1, 21, 7, 7}, {21, 1, 3, 3},
+         {.stride = {2, 2}, .padding = {1, 1}, .groups = 21}},
+        {"5x5, dilation 2, padding 3, 16 channels, 10x9, batch 2", {2, 16, 10, 9}, {16, 1, 5, 5},
+         {.padding = {3, 3}, .dilation = {2, 2}, .groups = 16}},
+        {"5x5, stride (3, 2), padding (0, 2), dilation 2, 9 channels", {2, 9, 13, 11}, {9, 1, 5, 5},
+         {.stride = {3, 2}, .padding = {0, 2}, .dilation = {2, 2}, .groups = 9}},
+        {"3x3, stride (1, 3), padding (2, 1), 13 channels, 4x4", {2, 13, 4, 4}, {13, 1, 3, 3},
+         {.stride = {1, 3}, .padding = {2, 1}, .groups = 13}},
+        {"1x1, 11 channels, 3x5", {2, 11, 3, 5}, {11, 1, 1, 1}, {.groups = 11}},
+        {"7x7, padding 3, 3 channels, 1x1 planes, batch 1", {1, 3, 1, 1}, {3, 1, 7, 7}, {.padding = {3, 3}, .groups = 3}},
+        {"3x3, padding 1, 40 channels, 33x20 (wide rows), batch 2", {2, 40, 33, 20}, {40, 1, 3, 3},
+         {.padding = {1, 1}, .groups = 40}},
+    };
+    for (const ConvSetting& setting : settings) check_policy_matches_gemm(cpu::ConvDirectPolicy::direct, setting);
+    // the depthwise loops' own thread check (the one above runs across channels)
+    const DirectPolicy loops(cpu::ConvDirectPolicy::gemm);
+    check_same_bits_on_one_and_two_threads(
+        {"depthwise loops 3x3, 96 channels, 64x64, batch 20", {20, 96, 64, 64}, {96, 1, 3, 3}, {.padding = {1, 1}, .groups = 96}});
 }

@@ -762,6 +762,220 @@ bool direct_applies(const Conv2dShape& s, Conv2dPass pass) {
     return pass != Conv2dPass::backward_weight || simd::registers == 32;
 }
 
+// ---- depthwise across channels: float, `lanes` channels in each vector ----
+// On small planes the depthwise loops above spend more on each plane's fixed
+// costs (its phases, a call per tap, the stores) than on its sums: at batch
+// 1, MobileNetV2's 8x8 and 4x4 layers ran at 1-4 GFLOP/s. Here a task takes
+// `lanes` channels c0 + k of one image and interleaves them, channels last:
+// the zero-padded planes P [Hp, Wp] (Hp = H + 2 p_h, Wp = W + 2 p_w) as
+//   I[(u Wp + v) lanes + k] = P_{c0+k}[u, v],
+// dy as dO[p lanes + k] = dy_{c0+k}[p]. Every tap t = (i, j) is then one
+// vector multiply-add for all `lanes` channels at any stride and dilation;
+// with at(oh, ow) = (oh s_h Wp + ow s_w) lanes and offset_t = (i d_h Wp + j d_w) lanes:
+//   forward  O[p] = b + sum_t w_t I[at(p) + offset_t]         (p = oh W_out + ow; taps in row-major order)
+//   input    dI[at(p) + offset_t] += w_t dO[p]                (the forward's gathers become scatters)
+//   weight   dw_t += sum_{n, p} dO[p] I[at(p) + offset_t]     (per lane, summed over the images in order)
+// O and dI are transposed back into the channels' planes. Channel multiplier
+// 1 (C_out = C_in); the policy (conv.h) decides where.
+bool depthwise_across_channels_applies(const Conv2dShape& s) {
+    if (s.groups != s.in_channels || s.out_channels != s.in_channels) return false;
+    return direct_policy.load(std::memory_order_relaxed) != ConvDirectPolicy::gemm;
+}
+
+// to[p lanes + k] = from[k plane + p] for p < positions and k < lanes (zeros for k >= count)
+void to_lanes(float* to, const float* from, int64_t count, int64_t plane, int64_t positions) {
+    for (int64_t p = 0; p < positions; p += lanes)
+        simd::transpose_block(to + p * lanes, lanes, from + p, plane, count, std::min(lanes, positions - p));
+}
+// to[k pitch + p] = from[p lanes + k] for k < count and p < positions; each
+// row k is written on up to lanes - 1 floats past `positions` too.
+void from_lanes(float* to, int64_t pitch, const float* from, int64_t count, int64_t positions) {
+    for (int64_t p = 0; p < positions; p += lanes)
+        simd::transpose_block(to + p, pitch, from + p * lanes, lanes, std::min(lanes, positions - p), count);
+}
+
+struct AcrossChannels {
+    int64_t taps, blocks;                        // kH kW; channel blocks of `lanes`
+    int64_t padded_h, padded_w;                  // Hp, Wp
+    int64_t in_plane, out_plane, pitch;          // H W, L, a plane's rows in `planes` (with from_lanes' spill)
+    std::vector<int64_t> offset;                 // offset_t
+    explicit AcrossChannels(const Conv2dShape& s)
+        : taps(s.kernel_h * s.kernel_w), blocks((s.in_channels + lanes - 1) / lanes),
+          padded_h(s.height + 2 * s.pad_h), padded_w(s.width + 2 * s.pad_w), in_plane(s.height * s.width),
+          out_plane(s.out_h * s.out_w), pitch(std::max(in_plane, out_plane) + lanes) {
+        for (int64_t i = 0; i < s.kernel_h; ++i)
+            for (int64_t j = 0; j < s.kernel_w; ++j)
+                offset.push_back((i * s.dilation_h * padded_w + j * s.dilation_w) * lanes);
+    }
+    int64_t interleaved() const { return padded_h * padded_w * lanes; }           // I or dI
+    int64_t slot() const { return interleaved() + out_plane * lanes + lanes * std::max(pitch, taps); }  // I, O (dO), planes or dw's sums
+    int64_t at(const Conv2dShape& s, int64_t oh, int64_t ow) const {
+        return (oh * s.stride_h * padded_w + ow * s.stride_w) * lanes;
+    }
+};
+
+// I from the planes of channels c0 .. c0 + count - 1 (x points at c0's): zeros in the border and in lanes >= count.
+void interleave_planes(float* interleaved, const float* x, int64_t count, const Conv2dShape& s, const AcrossChannels& a) {
+    const int64_t row = a.padded_w * lanes;
+    zero_row(interleaved, s.pad_h * row);
+    for (int64_t h = 0; h < s.height; ++h) {
+        float* to = interleaved + (s.pad_h + h) * row;
+        zero_row(to, s.pad_w * lanes);
+        to_lanes(to + s.pad_w * lanes, x + h * s.width, count, a.in_plane, s.width);
+        zero_row(to + (s.pad_w + s.width) * lanes, (a.padded_w - s.pad_w - s.width) * lanes);
+    }
+    zero_row(interleaved + (s.pad_h + s.height) * row, (a.padded_h - s.pad_h - s.height) * row);
+}
+
+// Each block's weight vectors, [(block taps + t) lanes + k] = w[c0 + k, t],
+// then its bias vector (b may be null; zeros past the last channel).
+std::vector<float> weights_across_channels(const float* w, const float* b, const Conv2dShape& s, const AcrossChannels& a) {
+    std::vector<float> weight(size_t(a.blocks * (a.taps + 1) * lanes), 0.0f);
+    for (int64_t c = 0; c < s.in_channels; ++c) {
+        float* block = &weight[size_t(c / lanes * (a.taps + 1) * lanes + c % lanes)];
+        for (int64_t t = 0; t < a.taps; ++t) block[t * lanes] = w[c * a.taps + t];
+        block[a.taps * lanes] = b ? b[c] : 0.0f;
+    }
+    return weight;
+}
+
+// The three passes' loops over output positions, for Taps taps known when
+// compiled (a 3x3 kernel's nine vectors stay in registers) or, Taps = 0, a.taps.
+template <int Taps>
+void forward_across_channels(float* __restrict out, const float* __restrict interleaved, const float* weight,
+                             const Conv2dShape& s, const AcrossChannels& a) {
+    const int64_t taps = Taps > 0 ? Taps : a.taps;
+    simd::vec w[Taps > 0 ? Taps : 1];
+    if constexpr (Taps > 0)
+        for (int t = 0; t < Taps; ++t) w[t] = simd::load(weight + t * lanes);
+    const simd::vec bias = simd::load(weight + taps * lanes);
+    for (int64_t oh = 0; oh < s.out_h; ++oh)
+        for (int64_t ow = 0; ow < s.out_w; ++ow) {
+            const float* in = interleaved + a.at(s, oh, ow);
+            simd::vec sum = bias;
+            for (int64_t t = 0; t < taps; ++t)
+                sum = simd::fma(Taps > 0 ? w[t] : simd::load(weight + t * lanes), simd::load(in + a.offset[t]), sum);
+            simd::store(out + (oh * s.out_w + ow) * lanes, sum);
+        }
+}
+template <int Taps>
+void input_gradient_across_channels(float* __restrict grad, const float* __restrict dout, const float* weight,
+                                    const Conv2dShape& s, const AcrossChannels& a) {
+    const int64_t taps = Taps > 0 ? Taps : a.taps;
+    simd::vec w[Taps > 0 ? Taps : 1];
+    if constexpr (Taps > 0)
+        for (int t = 0; t < Taps; ++t) w[t] = simd::load(weight + t * lanes);
+    for (int64_t oh = 0; oh < s.out_h; ++oh)
+        for (int64_t ow = 0; ow < s.out_w; ++ow) {
+            float* to = grad + a.at(s, oh, ow);
+            const simd::vec g = simd::load(dout + (oh * s.out_w + ow) * lanes);
+            for (int64_t t = 0; t < taps; ++t)
+                simd::store(to + a.offset[t], simd::fma(Taps > 0 ? w[t] : simd::load(weight + t * lanes), g,
+                                                        simd::load(to + a.offset[t])));
+        }
+}
+template <int Taps>
+void weight_gradient_across_channels(float* sums, const float* __restrict dout, const float* __restrict interleaved,
+                                     const Conv2dShape& s, const AcrossChannels& a) {
+    const int64_t taps = Taps > 0 ? Taps : a.taps;
+    for (int64_t t0 = 0; t0 < taps; t0 += 9) {  // nine accumulators at a time
+        const int64_t count = Taps > 0 ? Taps : std::min<int64_t>(9, taps - t0);
+        simd::vec acc[9];
+        for (int64_t t = 0; t < count; ++t) acc[t] = simd::load(sums + (t0 + t) * lanes);
+        for (int64_t oh = 0; oh < s.out_h; ++oh)
+            for (int64_t ow = 0; ow < s.out_w; ++ow) {
+                const float* in = interleaved + a.at(s, oh, ow);
+                const simd::vec g = simd::load(dout + (oh * s.out_w + ow) * lanes);
+                for (int64_t t = 0; t < count; ++t) acc[t] = simd::fma(g, simd::load(in + a.offset[t0 + t]), acc[t]);
+            }
+        for (int64_t t = 0; t < count; ++t) simd::store(sums + (t0 + t) * lanes, acc[t]);
+    }
+}
+
+// Runs fn(std::integral_constant<int, Taps>) with Taps = 9 for a 3x3 kernel, else 0.
+template <typename Fn>
+void with_taps(int64_t taps, Fn&& fn) {
+    if (taps == 9) return fn(std::integral_constant<int, 9>{});
+    fn(std::integral_constant<int, 0>{});
+}
+
+bool parallel_across_channels(const Conv2dShape& s) {
+    return s.batch * s.out_channels * s.out_h * s.out_w * s.kernel_h * s.kernel_w >= parallel_depthwise_macs;
+}
+
+// One task per (image, block of channels).
+void depthwise_across_channels_forward(float* y, const float* x, const float* w, const float* b,
+                                       const Conv2dShape& s, float* workspace,
+                                       const math::BatchNormEpilogue<float>& epilogue) {
+    const AcrossChannels a(s);
+    const std::vector<float> weight = weights_across_channels(w, b, s, a);
+#pragma omp parallel for num_threads(max_threads()) schedule(static) if (parallel_across_channels(s))
+    for (int64_t task = 0; task < s.batch * a.blocks; ++task) {
+        const int64_t n = task / a.blocks, block = task % a.blocks, c0 = block * lanes;
+        const int64_t count = std::min(lanes, s.in_channels - c0);
+        float* __restrict interleaved = workspace + omp_thread() * a.slot();
+        float* __restrict out = interleaved + a.interleaved();
+        float* __restrict planes = out + a.out_plane * lanes;
+        interleave_planes(interleaved, x + (n * s.in_channels + c0) * a.in_plane, count, s, a);
+        with_taps(a.taps, [&](auto taps) {
+            forward_across_channels<decltype(taps)::value>(out, interleaved, &weight[size_t(block * (a.taps + 1) * lanes)], s, a);
+        });
+        from_lanes(planes, a.pitch, out, count, a.out_plane);
+        for (int64_t k = 0; k < count; ++k)
+            store_rows(y + (n * s.out_channels + c0 + k) * a.out_plane, planes + k * a.pitch, 1, a.out_plane, 0,
+                       c0 + k, epilogue);
+    }
+}
+
+// One task per (image, block of channels): dI from zeros, its interior added into dx.
+void depthwise_across_channels_backward_input(float* dx, const float* dy, const float* w, const Conv2dShape& s,
+                                              float* workspace) {
+    const AcrossChannels a(s);
+    const std::vector<float> weight = weights_across_channels(w, nullptr, s, a);
+#pragma omp parallel for num_threads(max_threads()) schedule(static) if (parallel_across_channels(s))
+    for (int64_t task = 0; task < s.batch * a.blocks; ++task) {
+        const int64_t n = task / a.blocks, block = task % a.blocks, c0 = block * lanes;
+        const int64_t count = std::min(lanes, s.in_channels - c0);
+        float* __restrict grad = workspace + omp_thread() * a.slot();
+        float* __restrict dout = grad + a.interleaved();
+        float* __restrict planes = dout + a.out_plane * lanes;
+        zero_row(grad, a.interleaved());
+        to_lanes(dout, dy + (n * s.out_channels + c0) * a.out_plane, count, a.out_plane, a.out_plane);
+        with_taps(a.taps, [&](auto taps) {
+            input_gradient_across_channels<decltype(taps)::value>(grad, dout, &weight[size_t(block * (a.taps + 1) * lanes)], s, a);
+        });
+        for (int64_t h = 0; h < s.height; ++h)  // the rows of dI inside the padding; each row's spill is the next row's start
+            from_lanes(planes + h * s.width, a.pitch, grad + ((s.pad_h + h) * a.padded_w + s.pad_w) * lanes, count,
+                       s.width);
+        for (int64_t k = 0; k < count; ++k) {
+            float* to = dx + (n * s.in_channels + c0 + k) * a.in_plane;
+            const float* from = planes + k * a.pitch;
+            for (int64_t l = 0; l < a.in_plane; ++l) to[l] += from[l];
+        }
+    }
+}
+
+// One task per block of channels (it alone writes their dw), over the images in order.
+void depthwise_across_channels_backward_weight(float* dw, const float* dy, const float* x, const Conv2dShape& s,
+                                               float* workspace) {
+    const AcrossChannels a(s);
+#pragma omp parallel for num_threads(max_threads()) schedule(static) if (parallel_across_channels(s))
+    for (int64_t block = 0; block < a.blocks; ++block) {
+        const int64_t c0 = block * lanes, count = std::min(lanes, s.in_channels - c0);
+        float* __restrict interleaved = workspace + omp_thread() * a.slot();
+        float* __restrict dout = interleaved + a.interleaved();
+        float* __restrict sums = dout + a.out_plane * lanes;  // [taps][lanes]
+        zero_row(sums, a.taps * lanes);
+        for (int64_t n = 0; n < s.batch; ++n) {
+            interleave_planes(interleaved, x + (n * s.in_channels + c0) * a.in_plane, count, s, a);
+            to_lanes(dout, dy + (n * s.out_channels + c0) * a.out_plane, count, a.out_plane, a.out_plane);
+            with_taps(a.taps, [&](auto taps) { weight_gradient_across_channels<decltype(taps)::value>(sums, dout, interleaved, s, a); });
+        }
+        for (int64_t k = 0; k < count; ++k)
+            for (int64_t t = 0; t < a.taps; ++t) dw[(c0 + k) * a.taps + t] += sums[t * lanes + k];
+    }
+}
+
 // One direct pass: `channels` planes of [height, width] in (split into
 // phases), `outputs` planes of [out_h, out_w] out, and where the weight
 // of (output r, channel c, tap t) is: weights[r row + c channel + t tap]
@@ -1443,6 +1657,9 @@ template <typename T>
 const char* conv2d_cpu_algorithm_name(const Conv2dShape& s, Conv2dPass pass) {
     if (std::is_same_v<T, float> && winograd_applies(s, pass)) return "winograd";
     if (std::is_same_v<T, float> && direct_applies(s, pass)) return "direct";
+    if (std::is_same_v<T, float> && conv2d_algorithm(s) == Conv2dAlgorithm::depthwise &&
+        depthwise_across_channels_applies(s))
+        return "depthwise-channels";
     return conv2d_algorithm_name(conv2d_algorithm(s));
 }
 
@@ -1451,6 +1668,8 @@ int64_t conv2d_workspace_size(const Conv2dShape& s, Conv2dPass pass) {
     if (std::is_same_v<T, float> && winograd_applies(s, pass)) return winograd_workspace_size(s, pass);
     if (std::is_same_v<T, float> && direct_applies(s, pass)) return direct_workspace_size(s, pass);
     const Conv2dAlgorithm algorithm = conv2d_algorithm(s);
+    if (std::is_same_v<T, float> && algorithm == Conv2dAlgorithm::depthwise && depthwise_across_channels_applies(s))
+        return max_threads() * AcrossChannels(s).slot();
     if (algorithm == Conv2dAlgorithm::depthwise) return max_threads() * depthwise_slot_size(s);
     const Sizes z = sizes_of(s);
     const Blocking k = blocking_of(s, z);
@@ -1461,6 +1680,9 @@ template <typename T>
 void conv2d_forward(T* y, const T* x, const T* w, const T* b, const Conv2dShape& s, T* workspace,
                     const math::BatchNormEpilogue<T>& epilogue) {
     const Conv2dAlgorithm algorithm = conv2d_algorithm(s);
+    if constexpr (std::is_same_v<T, float>)
+        if (algorithm == Conv2dAlgorithm::depthwise && depthwise_across_channels_applies(s))
+            return depthwise_across_channels_forward(y, x, w, b, s, workspace, epilogue);
     if (algorithm == Conv2dAlgorithm::depthwise) return depthwise_forward(y, x, w, b, s, workspace, epilogue);
     if constexpr (std::is_same_v<T, float>) {
         if (winograd_applies(s, Conv2dPass::forward))
@@ -1473,6 +1695,9 @@ void conv2d_forward(T* y, const T* x, const T* w, const T* b, const Conv2dShape&
 template <typename T>
 void conv2d_backward_input(T* dx, const T* dy, const T* w, const Conv2dShape& s, T* workspace) {
     const Conv2dAlgorithm algorithm = conv2d_algorithm(s);
+    if constexpr (std::is_same_v<T, float>)
+        if (algorithm == Conv2dAlgorithm::depthwise && depthwise_across_channels_applies(s))
+            return depthwise_across_channels_backward_input(dx, dy, w, s, workspace);
     if (algorithm == Conv2dAlgorithm::depthwise) return depthwise_backward_input(dx, dy, w, s, workspace);
     if constexpr (std::is_same_v<T, float>) {
         if (winograd_applies(s, Conv2dPass::backward_input))
@@ -1485,6 +1710,9 @@ void conv2d_backward_input(T* dx, const T* dy, const T* w, const Conv2dShape& s,
 template <typename T>
 void conv2d_backward_weight(T* dw, const T* dy, const T* x, const Conv2dShape& s, T* workspace) {
     const Conv2dAlgorithm algorithm = conv2d_algorithm(s);
+    if constexpr (std::is_same_v<T, float>)
+        if (algorithm == Conv2dAlgorithm::depthwise && depthwise_across_channels_applies(s))
+            return depthwise_across_channels_backward_weight(dw, dy, x, s, workspace);
     if (algorithm == Conv2dAlgorithm::depthwise) return depthwise_backward_weight(dw, dy, x, s, workspace);
     if constexpr (std::is_same_v<T, float>) {
         if (winograd_applies(s, Conv2dPass::backward_weight)) return winograd_backward_weight(dw, dy, x, s, workspace);

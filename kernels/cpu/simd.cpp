@@ -38,20 +38,10 @@ void transpose_block(float* to, int64_t ld_to, const float* from, int64_t ld_fro
 #pragma GCC diagnostic pop
 #elif defined(__AVX2__) && defined(__FMA__)
 // 8 x 8: unpack 32-bit, shuffle 64-bit, then swap 128-bit halves. Rows past
-// `rows` are zero; a partial row is loaded through a zeroed copy.
+// `rows` are zero; a partial row is a masked load.
 void transpose_block(float* to, int64_t ld_to, const float* from, int64_t ld_from, int64_t rows, int64_t columns) {
     __m256 r[8], t[8];
-    for (int k = 0; k < 8; ++k) {
-        if (k >= rows) {
-            r[k] = _mm256_setzero_ps();
-        } else if (columns == 8) {
-            r[k] = _mm256_loadu_ps(from + k * ld_from);
-        } else {
-            alignas(32) float row[8] = {};
-            std::memcpy(row, from + k * ld_from, size_t(columns) * sizeof(float));
-            r[k] = _mm256_load_ps(row);
-        }
-    }
+    for (int k = 0; k < 8; ++k) r[k] = k < rows ? load_first(from + k * ld_from, columns) : _mm256_setzero_ps();
     for (int k = 0; k < 8; k += 2) {
         t[k] = _mm256_unpacklo_ps(r[k], r[k + 1]);
         t[k + 1] = _mm256_unpackhi_ps(r[k], r[k + 1]);

@@ -72,7 +72,7 @@ int main(int argc, char** argv) {
     } else {
         std::printf("threads %d, batch %lld, float32, measured fp32 peak %.1f GFLOP/s\n\n", omp_get_max_threads(),
                     (long long)batch, peak);
-        std::printf("%-22s %-20s %-9s %9s %8s %6s %9s %8s %6s\n", "layer", "in -> out", "kernel", "fwd ms",
+        std::printf("%-22s %-20s %-18s %9s %8s %6s %9s %8s %6s\n", "layer", "in -> out", "kernel", "fwd ms",
                     "GF/s", "peak", "bwd ms", "GF/s", "peak");
     }
     std::vector<Layer> layers(std::begin(resnet18), std::end(resnet18));
@@ -125,12 +125,12 @@ int main(int argc, char** argv) {
                         (long long)l.stride, (long long)padding, (long long)l.groups, (long long)batch, algorithm,
                         flops / 1e9, forward_s * 1e3, backward_s * 1e3);
         } else {
-            char channels[48], kernel[16];
+            char channels[48], kernel[24];
             std::snprintf(channels, sizeof channels, "%lldx%lld^2 -> %lld", (long long)l.in_channels,
                           (long long)l.size, (long long)l.out_channels);
             std::snprintf(kernel, sizeof kernel, "%s", algorithm);
             const double forward_gflops = flops / forward_s / 1e9, backward_gflops = 2 * flops / backward_s / 1e9;
-            std::printf("%-22s %-20s %-9s %9.3f %8.1f %5.0f%% %9.3f %8.1f %5.0f%%\n", l.name, channels, kernel,
+            std::printf("%-22s %-20s %-18s %9.3f %8.1f %5.0f%% %9.3f %8.1f %5.0f%%\n", l.name, channels, kernel,
                         forward_s * 1e3, forward_gflops, 100 * forward_gflops / peak, backward_s * 1e3,
                         backward_gflops, 100 * backward_gflops / peak);
         }

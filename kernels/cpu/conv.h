@@ -15,7 +15,7 @@
 //   db[o]                   += sum_{n, oh, ow} dy[n, o, oh, ow]
 // Every backward kernel ADDS into its (zero-initialised, or not) output.
 //
-// Three algorithms, chosen by conv2d_algorithm(), and on the cpu a fourth and a fifth:
+// Three algorithms, chosen by conv2d_algorithm(), and on the cpu three more:
 // - depthwise (groups == C_in > 1, so Cg = 1; any channel multiplier Og):
 //   direct loops, one plane per task. The task copies its input plane into a
 //   zero-padded plane split into stride phases, so no inner loop tests a
@@ -46,6 +46,13 @@
 //   Chosen by the policy below for >= 64 channels in and out and >= 64
 //   output tiles.
 //   Details at the "Winograd" section of conv.cpp.
+// - depthwise across channels (float, depthwise with channel multiplier 1;
+//   every pass): a task interleaves `lanes` channels of one image, channels
+//   last, so each tap is one vector multiply-add for all of them at any
+//   stride, with no per-plane fixed costs (those dominated small planes:
+//   MobileNetV2's 8x8 and 4x4 layers at batch 1). The input gradient
+//   scatters what the forward gathers; the weight gradient keeps one vector
+//   of sums per tap over the images. Details at its section of conv.cpp.
 // GEMM paths take the images in blocks of nb, chosen so that the GEMM has at
 // least 256 columns (nb L) when the batch allows: a thin per-image GEMM (L = 16
 // in ResNet-18's last stage at 128x128) runs far below BLAS's best, so nb
@@ -87,6 +94,9 @@ using math::Conv2dShape;
 // included) and benchmarks (both paths in one process).
 // `winograd`: Winograd F(2x2, 3x3) wherever it applies (float 3x3
 // convolutions at stride 1, every pass), elsewhere as `automatic`.
+// Depthwise across channels runs under every policy but `gemm`, which
+// keeps the per-plane depthwise loops (it measured faster on every
+// MobileNetV2 layer but one, at batch 1 and 32, in every pass).
 enum class ConvDirectPolicy { automatic, direct, gemm, winograd };
 void set_conv_direct_policy(ConvDirectPolicy policy);
 ConvDirectPolicy conv_direct_policy();

@@ -319,6 +319,10 @@ TEST_CASE("conv2d in float: the direct kernels, forced, match im2col + GEMM on a
          {.stride = {1, 2}, .padding = {0, 2}}},
         {"3x3, padding 1, 40 -> 19, 4x4, batch 1 (layer4 at batch 1)", {1, 40, 4, 4}, {19, 40, 3, 3},
          {.padding = {1, 1}}},
+        // pointwise in register tiles (positions in whole vectors of 4, 8 or 16 floats)
+        {"1x1, 13 -> 11 (a partial block), 4x4, batch 1", {1, 13, 4, 4}, {11, 13, 1, 1}, {}},
+        {"1x1, 7 -> 12, 5x8 (a 3-vector tile, then a 2-vector one with AVX2), batch 2", {2, 7, 5, 8}, {12, 7, 1, 1}, {}},
+        {"1x1, 40 -> 5, 8x14 (no whole vectors on AVX2: OpenBLAS)", {1, 40, 8, 14}, {5, 40, 1, 1}, {}},
     };
     for (const ConvSetting& setting : settings) check_policy_matches_gemm(cpu::ConvDirectPolicy::direct, setting);
 }

@@ -286,7 +286,7 @@ TEST_CASE("conv2d_batch_norm at inference gives the bits of conv2d, batch_norm (
         Shape x, w;
         Conv2dOptions options;
     };
-    // every path of the cpu kernels: im2col one image and a block of images, direct, Winograd, pointwise,
+    // every path of the cpu kernels: im2col one image and a block of images, direct, Winograd, pointwise (GEMM and tiles),
     // depthwise (unit stride and strided), grouped
     const Case cases[] = {
         {"im2col, batch 1, odd 7x5", {1, 3, 7, 5}, {5, 3, 3, 3}, {{1, 1}, {1, 1}, {1, 1}, 1}},
@@ -296,6 +296,7 @@ TEST_CASE("conv2d_batch_norm at inference gives the bits of conv2d, batch_norm (
         {"Winograd (float), batch 2, 15x13, 64 channels", {2, 64, 15, 13}, {64, 64, 3, 3},
          {{1, 1}, {1, 1}, {1, 1}, 1}},
         {"pointwise, batch 1", {1, 6, 4, 5}, {7, 6, 1, 1}, {}},
+        {"pointwise in register tiles (float), batch 1, 4x4", {1, 6, 4, 4}, {7, 6, 1, 1}, {}},
         {"pointwise, batch 3", {3, 6, 4, 5}, {7, 6, 1, 1}, {}},
         {"depthwise, unit stride", {2, 5, 6, 7}, {5, 1, 3, 3}, {{1, 1}, {1, 1}, {1, 1}, 5}},
         {"depthwise, stride 2", {1, 5, 7, 7}, {5, 1, 3, 3}, {{2, 2}, {1, 1}, {1, 1}, 5}},

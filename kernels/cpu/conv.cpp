@@ -1102,6 +1102,71 @@ void product_rows(float* out, int64_t pitch, int64_t count, const float* a, int6
     }
 }
 
+// A core's L2 in bytes (1 MiB when the system does not say).
+int64_t l2_bytes() {
+    static const int64_t bytes = [] {
+        const long size = sysconf(_SC_LEVEL2_CACHE_SIZE);
+        return size > 0 ? int64_t(size) : int64_t(1) << 20;
+    }();
+    return bytes;
+}
+
+// ---- pointwise (1x1, stride 1) forward in product_tile's register tiles ----
+//   y_n [K, L] = W [K, C] x_n [C, L]   (+ b, then the epilogue)
+// R output channels x V vectors of positions per tile, the weights
+// broadcast from where they are. OpenBLAS packs all of W on every call;
+// at batch 1 a late MobileNetV2 layer's W (480 x 80 at width 0.5) is ten
+// times its input, and packing cost about what the product did. One task
+// per (image, block of R output channels); a last partial block reads its
+// weights from `spare` (R x C, zero rows past K). Positions in whole
+// vectors: L a multiple of `lanes`, which the policy checks. `automatic`
+// takes it for one image whose x_n fits a quarter of L2 (each block of R
+// output channels reads all of it): MobileNetV2's batch-1 pointwise layers
+// 0.556 -> 0.404 ms in all (best of 4, one thread), the 32x32 ones level
+// or slower. At batch 32 OpenBLAS, which can amortise its packing and
+// blocks several images at a time, won on about half the layers.
+bool pointwise_tiles_apply(const Conv2dShape& s) {
+    if (conv2d_algorithm(s) != Conv2dAlgorithm::pointwise || s.groups != 1 || s.out_h * s.out_w % lanes != 0)
+        return false;
+    switch (direct_policy.load(std::memory_order_relaxed)) {
+        case ConvDirectPolicy::gemm: return false;
+        case ConvDirectPolicy::direct: return true;
+        case ConvDirectPolicy::winograd:
+        case ConvDirectPolicy::automatic: break;
+    }
+    return s.batch == 1 && s.in_channels * s.out_h * s.out_w * int64_t(sizeof(float)) <= l2_bytes() / 4;
+}
+
+void pointwise_tiles_forward(float* y, const float* x, const float* w, const float* b, const Conv2dShape& s,
+                             float* spare, const math::BatchNormEpilogue<float>& epilogue) {
+    const int64_t K = s.out_channels, C = s.in_channels, L = s.out_h * s.out_w;
+    const int64_t blocks = (K + direct_rows - 1) / direct_rows, full = K / direct_rows;
+    for (int64_t r = 0; r < direct_rows && full < blocks; ++r)
+        for (int64_t c = 0; c < C; ++c) spare[r * C + c] = full * direct_rows + r < K ? w[(full * direct_rows + r) * C + c] : 0.0f;
+#pragma omp parallel for num_threads(max_threads()) schedule(static) if (s.batch * K * C * L >= parallel_macs)
+    for (int64_t task = 0; task < s.batch * blocks; ++task) {
+        const int64_t n = task / blocks, block = task % blocks, k0 = block * direct_rows;
+        const int64_t rows = std::min(direct_rows, K - k0);
+        const float* weights = block < full ? w + k0 * C : spare;
+        const float* in = x + n * C * L;
+        float* out = y + (n * K + k0) * L;
+        alignas(64) float tile[direct_rows * direct_width];
+        for (int64_t q0 = 0; q0 < L; q0 += direct_width) {
+            const int64_t vectors = std::min<int64_t>(direct_vectors, (L - q0) / lanes);
+            float* to = rows == direct_rows ? out + q0 : tile;
+            const int64_t pitch = rows == direct_rows ? L : direct_width;
+            if (vectors == 3) product_tile<3>(to, pitch, weights, C, in + q0, L, C);
+            else if (vectors == 2) product_tile<2>(to, pitch, weights, C, in + q0, L, C);
+            else product_tile<1>(to, pitch, weights, C, in + q0, L, C);
+            for (int64_t r = 0; r < rows && to == tile; ++r)
+                copy_row(out + r * L + q0, tile + r * direct_width, vectors * lanes);
+        }
+        for (int64_t r = 0; r < rows && b; ++r)
+            for (int64_t l = 0; l < L; ++l) out[r * L + l] += b[k0 + r];
+        apply_epilogue(out, k0, rows, L, epilogue);
+    }
+}
+
 // sums[k][v] (k = (channel c < CB, tap j < 3) of 3 taps of one kernel row,
 // `lanes` output channels per vector v) = sum_{n, q} P_c[n][q + offset_j] dyT[n][q][lanes v..]:
 // 3 CB V accumulators (24 with AVX-512, 12 with AVX2); each position loads V
@@ -1220,14 +1285,6 @@ void direct_planes(float* y, const float* padded, const float* w, const float* b
 int64_t spare_weights(const DirectPass& d) { return direct_rows * d.channels * d.taps(); }
 
 
-// A core's L2 in bytes (1 MiB when the system does not say).
-int64_t l2_bytes() {
-    static const int64_t bytes = [] {
-        const long size = sysconf(_SC_LEVEL2_CACHE_SIZE);
-        return size > 0 ? int64_t(size) : int64_t(1) << 20;
-    }();
-    return bytes;
-}
 
 // Images per chunk of the weight gradient: its padded inputs and dy^T fill
 // 3/4 of a core's L2 (1.5 of 2 MiB on the AVX-512 machine of
@@ -1667,6 +1724,7 @@ template <typename T>
 const char* conv2d_cpu_algorithm_name(const Conv2dShape& s, Conv2dPass pass) {
     if (std::is_same_v<T, float> && winograd_applies(s, pass)) return "winograd";
     if (std::is_same_v<T, float> && direct_applies(s, pass)) return "direct";
+    if (std::is_same_v<T, float> && pass == Conv2dPass::forward && pointwise_tiles_apply(s)) return "pointwise-tiles";
     if (std::is_same_v<T, float> && conv2d_algorithm(s) == Conv2dAlgorithm::depthwise &&
         depthwise_across_channels_applies(s, pass))
         return "depthwise-channels";
@@ -1678,6 +1736,8 @@ int64_t conv2d_workspace_size(const Conv2dShape& s, Conv2dPass pass) {
     if (std::is_same_v<T, float> && winograd_applies(s, pass)) return winograd_workspace_size(s, pass);
     if (std::is_same_v<T, float> && direct_applies(s, pass)) return direct_workspace_size(s, pass);
     const Conv2dAlgorithm algorithm = conv2d_algorithm(s);
+    if (std::is_same_v<T, float> && pass == Conv2dPass::forward && pointwise_tiles_apply(s))
+        return direct_rows * s.in_channels;
     if (std::is_same_v<T, float> && algorithm == Conv2dAlgorithm::depthwise && depthwise_across_channels_applies(s, pass))
         return max_threads() * AcrossChannels(s).slot();
     if (algorithm == Conv2dAlgorithm::depthwise) return max_threads() * depthwise_slot_size(s);
@@ -1698,6 +1758,7 @@ void conv2d_forward(T* y, const T* x, const T* w, const T* b, const Conv2dShape&
         if (winograd_applies(s, Conv2dPass::forward))
             return winograd_planes(y, x, w, b, direct_forward_pass(s), false, workspace, epilogue);
         if (direct_applies(s, Conv2dPass::forward)) return direct_forward(y, x, w, b, s, workspace, epilogue);
+        if (pointwise_tiles_apply(s)) return pointwise_tiles_forward(y, x, w, b, s, workspace, epilogue);
     }
     gemm_forward(y, x, w, b, s, workspace, algorithm == Conv2dAlgorithm::pointwise, epilogue);
 }

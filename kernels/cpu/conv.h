@@ -15,7 +15,7 @@
 //   db[o]                   += sum_{n, oh, ow} dy[n, o, oh, ow]
 // Every backward kernel ADDS into its (zero-initialised, or not) output.
 //
-// Three algorithms, chosen by conv2d_algorithm(), and on the cpu three more:
+// Three algorithms, chosen by conv2d_algorithm(), and on the cpu four more:
 // - depthwise (groups == C_in > 1, so Cg = 1; any channel multiplier Og):
 //   direct loops, one plane per task. The task copies its input plane into a
 //   zero-padded plane split into stride phases, so no inner loop tests a
@@ -53,6 +53,11 @@
 //   MobileNetV2's 8x8 and 4x4 layers at batch 1). The input gradient
 //   scatters what the forward gathers; the weight gradient keeps one vector
 //   of sums per tap over the images. Details at its section of conv.cpp.
+// - pointwise tiles (float, pointwise forward, H_out W_out a multiple of
+//   the vector width): y_n = W x_n in the direct kernel's register tiles,
+//   W read where it is; the policy takes it for one image whose x_n fits a
+//   quarter of L2 (batch-1 inference, where OpenBLAS would pack all of W
+//   on every call for one thin product).
 // GEMM paths take the images in blocks of nb, chosen so that the GEMM has at
 // least 256 columns (nb L) when the batch allows: a thin per-image GEMM (L = 16
 // in ResNet-18's last stage at 128x128) runs far below BLAS's best, so nb
@@ -94,6 +99,8 @@ using math::Conv2dShape;
 // included) and benchmarks (both paths in one process).
 // `winograd`: Winograd F(2x2, 3x3) wherever it applies (float 3x3
 // convolutions at stride 1, every pass), elsewhere as `automatic`.
+// `direct` also sends every pointwise forward with whole vectors of
+// positions to the pointwise tiles.
 // Depthwise across channels runs under every policy but `gemm`, which
 // keeps the per-plane depthwise loops (it measured faster on every
 // MobileNetV2 layer but one, at batch 1 and 32, in every pass).

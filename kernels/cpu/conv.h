@@ -99,11 +99,13 @@ using math::Conv2dShape;
 // included) and benchmarks (both paths in one process).
 // `winograd`: Winograd F(2x2, 3x3) wherever it applies (float 3x3
 // convolutions at stride 1, every pass), elsewhere as `automatic`.
-// `direct` also sends every pointwise forward with whole vectors of
-// positions to the pointwise tiles.
-// Depthwise across channels runs under every policy but `gemm`, which
-// keeps the per-plane depthwise loops (it measured faster on every
-// MobileNetV2 layer but one, at batch 1 and 32, in every pass).
+// The two newer cpu paths follow the same switch. Pointwise tiles:
+// `automatic` for one image whose input fits a quarter of L2, `direct` for
+// every pointwise forward with whole vectors of positions, `gemm` never.
+// Depthwise across channels: `automatic` everywhere but the forward of
+// planes over 32x32 at stride 1 (the only case the per-plane loops won,
+// docs/benchmarks.md round 7), `direct` everywhere, `gemm` never (the
+// per-plane loops).
 enum class ConvDirectPolicy { automatic, direct, gemm, winograd };
 void set_conv_direct_policy(ConvDirectPolicy policy);
 ConvDirectPolicy conv_direct_policy();
@@ -111,7 +113,8 @@ ConvDirectPolicy conv_direct_policy();
 bool conv_direct_policy_named(std::string_view name, ConvDirectPolicy& policy);
 
 // The algorithm the cpu kernels run for `pass` in T: conv2d_algorithm_name's,
-// or "direct" (for reports such as bench_conv's).
+// or "winograd", "direct", "pointwise-tiles", "depthwise-channels" (for
+// reports such as bench_conv's).
 template <typename T>
 const char* conv2d_cpu_algorithm_name(const Conv2dShape& s, Conv2dPass pass);
 

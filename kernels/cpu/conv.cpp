@@ -818,7 +818,21 @@ struct AcrossChannels {
                 offset.push_back((i * s.dilation_h * padded_w + j * s.dilation_w) * lanes);
     }
     int64_t interleaved() const { return padded_h * padded_w * lanes; }           // I or dI
-    int64_t slot() const { return interleaved() + out_plane * lanes + lanes * std::max(pitch, taps); }  // I, O (dO), planes or dw's sums
+    int64_t slot() const { return interleaved() + out_plane * lanes + lanes * std::max(pitch, taps); }
+    // The calling thread's slot of the workspace: I (or dI), then O (or dO), then the planes (or dw's sums)
+    struct Slot {
+        float* interleaved;
+        float* positions;
+        float* planes;
+    };
+    Slot slot_of(float* workspace) const {
+        float* first = workspace + omp_thread() * slot();
+        return {first, first + interleaved(), first + interleaved() + out_plane * lanes};
+    }
+    // block `block`'s part of weights_across_channels' vector
+    const float* block_weights(const std::vector<float>& weight, int64_t block) const {
+        return &weight[size_t(block * (taps + 1) * lanes)];
+    }
     int64_t at(const Conv2dShape& s, int64_t oh, int64_t ow) const {
         return (oh * s.stride_h * padded_w + ow * s.stride_w) * lanes;
     }
@@ -851,20 +865,34 @@ std::vector<float> weights_across_channels(const float* w, const float* b, const
 
 // The three passes' loops over output positions, for Taps taps known when
 // compiled (a 3x3 kernel's nine vectors stay in registers) or, Taps = 0, a.taps.
+
+// A block's weight vectors (weights_across_channels' layout): held in
+// registers when Taps is known, else loaded at each use.
+template <int Taps>
+struct TapWeights {
+    const float* weight;
+    simd::vec held[Taps > 0 ? Taps : 1];
+    explicit TapWeights(const float* block) : weight(block) {
+        if constexpr (Taps > 0)
+            for (int t = 0; t < Taps; ++t) held[t] = simd::load(weight + t * lanes);
+    }
+    simd::vec operator[](int64_t t) const {
+        if constexpr (Taps > 0) return held[t];
+        return simd::load(weight + t * lanes);
+    }
+};
+
 template <int Taps>
 void forward_across_channels(float* __restrict out, const float* __restrict interleaved, const float* weight,
                              const Conv2dShape& s, const AcrossChannels& a) {
     const int64_t taps = Taps > 0 ? Taps : a.taps;
-    simd::vec w[Taps > 0 ? Taps : 1];
-    if constexpr (Taps > 0)
-        for (int t = 0; t < Taps; ++t) w[t] = simd::load(weight + t * lanes);
+    const TapWeights<Taps> w(weight);
     const simd::vec bias = simd::load(weight + taps * lanes);
     for (int64_t oh = 0; oh < s.out_h; ++oh)
         for (int64_t ow = 0; ow < s.out_w; ++ow) {
             const float* in = interleaved + a.at(s, oh, ow);
             simd::vec sum = bias;
-            for (int64_t t = 0; t < taps; ++t)
-                sum = simd::fma(Taps > 0 ? w[t] : simd::load(weight + t * lanes), simd::load(in + a.offset[t]), sum);
+            for (int64_t t = 0; t < taps; ++t) sum = simd::fma(w[t], simd::load(in + a.offset[t]), sum);
             simd::store(out + (oh * s.out_w + ow) * lanes, sum);
         }
 }
@@ -872,16 +900,13 @@ template <int Taps>
 void input_gradient_across_channels(float* __restrict grad, const float* __restrict dout, const float* weight,
                                     const Conv2dShape& s, const AcrossChannels& a) {
     const int64_t taps = Taps > 0 ? Taps : a.taps;
-    simd::vec w[Taps > 0 ? Taps : 1];
-    if constexpr (Taps > 0)
-        for (int t = 0; t < Taps; ++t) w[t] = simd::load(weight + t * lanes);
+    const TapWeights<Taps> w(weight);
     for (int64_t oh = 0; oh < s.out_h; ++oh)
         for (int64_t ow = 0; ow < s.out_w; ++ow) {
             float* to = grad + a.at(s, oh, ow);
             const simd::vec g = simd::load(dout + (oh * s.out_w + ow) * lanes);
             for (int64_t t = 0; t < taps; ++t)
-                simd::store(to + a.offset[t], simd::fma(Taps > 0 ? w[t] : simd::load(weight + t * lanes), g,
-                                                        simd::load(to + a.offset[t])));
+                simd::store(to + a.offset[t], simd::fma(w[t], g, simd::load(to + a.offset[t])));
         }
 }
 template <int Taps>
@@ -923,16 +948,14 @@ void depthwise_across_channels_forward(float* y, const float* x, const float* w,
     for (int64_t task = 0; task < s.batch * a.blocks; ++task) {
         const int64_t n = task / a.blocks, block = task % a.blocks, c0 = block * lanes;
         const int64_t count = std::min(lanes, s.in_channels - c0);
-        float* __restrict interleaved = workspace + omp_thread() * a.slot();
-        float* __restrict out = interleaved + a.interleaved();
-        float* __restrict planes = out + a.out_plane * lanes;
-        interleave_planes(interleaved, x + (n * s.in_channels + c0) * a.in_plane, count, s, a);
+        const AcrossChannels::Slot slot = a.slot_of(workspace);  // I, O, the planes
+        interleave_planes(slot.interleaved, x + (n * s.in_channels + c0) * a.in_plane, count, s, a);
         with_taps(a.taps, [&](auto taps) {
-            forward_across_channels<decltype(taps)::value>(out, interleaved, &weight[size_t(block * (a.taps + 1) * lanes)], s, a);
+            forward_across_channels<decltype(taps)::value>(slot.positions, slot.interleaved, a.block_weights(weight, block), s, a);
         });
-        from_lanes(planes, a.pitch, out, count, a.out_plane);
+        from_lanes(slot.planes, a.pitch, slot.positions, count, a.out_plane);
         for (int64_t k = 0; k < count; ++k)
-            store_rows(y + (n * s.out_channels + c0 + k) * a.out_plane, planes + k * a.pitch, 1, a.out_plane, 0,
+            store_rows(y + (n * s.out_channels + c0 + k) * a.out_plane, slot.planes + k * a.pitch, 1, a.out_plane, 0,
                        c0 + k, epilogue);
     }
 }
@@ -946,20 +969,18 @@ void depthwise_across_channels_backward_input(float* dx, const float* dy, const 
     for (int64_t task = 0; task < s.batch * a.blocks; ++task) {
         const int64_t n = task / a.blocks, block = task % a.blocks, c0 = block * lanes;
         const int64_t count = std::min(lanes, s.in_channels - c0);
-        float* __restrict grad = workspace + omp_thread() * a.slot();
-        float* __restrict dout = grad + a.interleaved();
-        float* __restrict planes = dout + a.out_plane * lanes;
-        zero_row(grad, a.interleaved());
-        to_lanes(dout, dy + (n * s.out_channels + c0) * a.out_plane, count, a.out_plane, a.out_plane);
+        const AcrossChannels::Slot slot = a.slot_of(workspace);  // dI, dO, the planes
+        zero_row(slot.interleaved, a.interleaved());
+        to_lanes(slot.positions, dy + (n * s.out_channels + c0) * a.out_plane, count, a.out_plane, a.out_plane);
         with_taps(a.taps, [&](auto taps) {
-            input_gradient_across_channels<decltype(taps)::value>(grad, dout, &weight[size_t(block * (a.taps + 1) * lanes)], s, a);
+            input_gradient_across_channels<decltype(taps)::value>(slot.interleaved, slot.positions, a.block_weights(weight, block), s, a);
         });
         for (int64_t h = 0; h < s.height; ++h)  // the rows of dI inside the padding; each row's spill is the next row's start
-            from_lanes(planes + h * s.width, a.pitch, grad + ((s.pad_h + h) * a.padded_w + s.pad_w) * lanes, count,
-                       s.width);
+            from_lanes(slot.planes + h * s.width, a.pitch,
+                       slot.interleaved + ((s.pad_h + h) * a.padded_w + s.pad_w) * lanes, count, s.width);
         for (int64_t k = 0; k < count; ++k) {
             float* to = dx + (n * s.in_channels + c0 + k) * a.in_plane;
-            const float* from = planes + k * a.pitch;
+            const float* from = slot.planes + k * a.pitch;
             for (int64_t l = 0; l < a.in_plane; ++l) to[l] += from[l];
         }
     }
@@ -972,14 +993,15 @@ void depthwise_across_channels_backward_weight(float* dw, const float* dy, const
 #pragma omp parallel for num_threads(max_threads()) schedule(static) if (parallel_across_channels(s))
     for (int64_t block = 0; block < a.blocks; ++block) {
         const int64_t c0 = block * lanes, count = std::min(lanes, s.in_channels - c0);
-        float* __restrict interleaved = workspace + omp_thread() * a.slot();
-        float* __restrict dout = interleaved + a.interleaved();
-        float* __restrict sums = dout + a.out_plane * lanes;  // [taps][lanes]
+        const AcrossChannels::Slot slot = a.slot_of(workspace);  // I, dO, the sums [taps][lanes]
+        float* sums = slot.planes;
         zero_row(sums, a.taps * lanes);
         for (int64_t n = 0; n < s.batch; ++n) {
-            interleave_planes(interleaved, x + (n * s.in_channels + c0) * a.in_plane, count, s, a);
-            to_lanes(dout, dy + (n * s.out_channels + c0) * a.out_plane, count, a.out_plane, a.out_plane);
-            with_taps(a.taps, [&](auto taps) { weight_gradient_across_channels<decltype(taps)::value>(sums, dout, interleaved, s, a); });
+            interleave_planes(slot.interleaved, x + (n * s.in_channels + c0) * a.in_plane, count, s, a);
+            to_lanes(slot.positions, dy + (n * s.out_channels + c0) * a.out_plane, count, a.out_plane, a.out_plane);
+            with_taps(a.taps, [&](auto taps) {
+                weight_gradient_across_channels<decltype(taps)::value>(sums, slot.positions, slot.interleaved, s, a);
+            });
         }
         for (int64_t k = 0; k < count; ++k)
             for (int64_t t = 0; t < a.taps; ++t) dw[(c0 + k) * a.taps + t] += sums[t * lanes + k];

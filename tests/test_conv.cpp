@@ -319,6 +319,15 @@ TEST_CASE("conv2d in float: the direct kernels, forced, match im2col + GEMM on a
          {.stride = {1, 2}, .padding = {0, 2}}},
         {"3x3, padding 1, 40 -> 19, 4x4, batch 1 (layer4 at batch 1)", {1, 40, 4, 4}, {19, 40, 3, 3},
          {.padding = {1, 1}}},
+        // the direct forward's tilings (direct_tiling): most shapes above
+        // are flat; by rows with a partial last vector, by rows at stride 2,
+        // two rows per vector with a last odd row, and at stride 2 (AVX2)
+        {"3x3, padding 1, 9 -> 13, 7x7 (by rows), batch 2", {2, 9, 7, 7}, {13, 9, 3, 3}, {.padding = {1, 1}}},
+        {"3x3 stride 2, padding 1, 16 -> 6, 16x16 (by rows), batch 2", {2, 16, 16, 16}, {6, 16, 3, 3},
+         {.stride = {2, 2}, .padding = {1, 1}}},
+        {"3x3, padding 1, 12 -> 9, 7x4 (halves, odd rows), batch 1", {1, 12, 7, 4}, {9, 12, 3, 3}, {.padding = {1, 1}}},
+        {"3x3 stride 2, padding 1, 8 -> 5, 8x8 (halves), batch 1", {1, 8, 8, 8}, {5, 8, 3, 3},
+         {.stride = {2, 2}, .padding = {1, 1}}},
         // pointwise in register tiles (positions in whole vectors of 4, 8 or 16 floats)
         {"1x1, 13 -> 11 (a partial block), 4x4, batch 1", {1, 13, 4, 4}, {11, 13, 1, 1}, {}},
         {"1x1, 7 -> 12, 5x8 (a 3-vector tile, then a 2-vector one with AVX2), batch 2", {2, 7, 5, 8}, {12, 7, 1, 1}, {}},

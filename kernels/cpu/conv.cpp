@@ -702,12 +702,14 @@ void depthwise_backward_weight(T* dw, const T* dy, const T* x, const Conv2dShape
 // depthwise trick). On the flat axis the convolution is, per output channel o,
 //   Y_o[q] = sum_{c, t} w[o, c, t] P_c[q + offset_t],
 // a sum of shifted contiguous vectors at any stride. The register tile is
-// R output channels x V vectors of consecutive positions (V <= 3; R = 8 with
-// AVX-512's 32 registers, 4 with AVX2's 16): each step (c, t) loads V input
-// vectors once and broadcasts R weights, R V fused multiply-adds for R + V loads; the
+// R output channels x V vectors of positions (V <= 3; R = 8 with AVX-512's
+// 32 registers, 4 with AVX2's 16): each step (c, t) loads V input vectors
+// once and broadcasts R weights, R V fused multiply-adds for R + V loads; the
 // weights are read where they are (a pass says how to step through them).
-// One task per (image, block of R output channels) walks the positions tile
-// by tile; each tile is stored to a small buffer and its valid columns copied
+// A vector holds consecutive positions q, or a row's outputs from its start,
+// or two short rows (direct_tiling: whichever computes fewest positions that
+// are not outputs). One task per (image, block of R output channels) walks
+// the tiles; each tile is stored to a small buffer and its outputs copied
 // (plus bias) into y, then the block's planes get the epilogue while in cache.
 // Input gradient (stride 1): the same computation on dy padded by
 // d (k - 1) - p, with the kernel flipped and its two channel axes swapped:
@@ -1066,17 +1068,21 @@ void pad_direct_inputs(float* padded, const float* x, const DirectPass& d) {
 template <int V>
 struct RegisterTile {
     simd::vec acc[direct_rows][V] = {};
-    // acc[r][v] += weight[r row] in[lanes v]: V loads, kept in registers, and R broadcasts
-    void step(const float* in, const float* weight, int64_t row) {
-        simd::vec x[V];
-#pragma GCC unroll 3
-        for (int v = 0; v < V; ++v) simd::load_into_register(x[v], in + lanes * v);
+    // acc[r][v] += weight[r row] x[v]: R broadcasts
+    void multiply(const simd::vec (&x)[V], const float* weight, int64_t row) {
 #pragma GCC unroll 8
         for (int r = 0; r < int(direct_rows); ++r) {
             const simd::vec w = simd::broadcast(weight[r * row]);
 #pragma GCC unroll 3
             for (int v = 0; v < V; ++v) acc[r][v] = simd::fma(w, x[v], acc[r][v]);
         }
+    }
+    // acc[r][v] += weight[r row] in[lanes v]: V loads, kept in registers, and R broadcasts
+    void step(const float* in, const float* weight, int64_t row) {
+        simd::vec x[V];
+#pragma GCC unroll 3
+        for (int v = 0; v < V; ++v) simd::load_into_register(x[v], in + lanes * v);
+        multiply(x, weight, row);
     }
     // out[r pitch + lanes v + l] = acc[r][v][l]
     void store(float* out, int64_t pitch) const {
@@ -1087,17 +1093,106 @@ struct RegisterTile {
     }
 };
 
-// tile[r][lanes v + l] = sum_{c, t} weight(r, c, t) in[c plane + offset[t] + lanes v + l]:
-// R x V accumulators in registers over all (c, t).
-template <int V>
-void direct_tile(float* __restrict tile, const float* in, const float* weights, const DirectPass& d,
-                 const int64_t* offset) {
+// How direct_planes covers a plane's outputs with vectors. Vector v of a
+// tile reads P_c at low[v] + offset_t (its first half at low[v], its second
+// at high[v] in a tile of halves), and its lanes land in the output plane in
+// segments. Three ways; direct_tiling takes the one with the fewest vectors:
+//   flat:   consecutive positions q = oh Wq + ow, so each row's Wq - W_out
+//           extra columns are computed and dropped (none when Wq = W_out);
+//   rows:   each output row from its start in ceil(W_out / lanes) vectors,
+//           only the last one's tail dropped (none when lanes divides W_out);
+//   halves: two output rows of W_out <= lanes / 2 per vector.
+// resnet18's 8x8 planes at stride 1 (Wq = 10, AVX2): 10 vectors flat, 8 by
+// rows; its 4x4 planes (Wq = 6): 3 flat, 2 in halves.
+struct DirectSegment {
+    int64_t lane, index, count;  // tile columns [lane, lane + count) -> the plane's outputs [index, index + count)
+};
+// how a tile loads its vectors: from one place (flat, or one row), from one
+// place each, or in halves
+enum class DirectLoads { consecutive, separate, halves };
+struct DirectTile {
+    int vectors = 0;
+    DirectLoads loads = DirectLoads::consecutive;
+    int64_t low[direct_vectors] = {}, high[direct_vectors] = {};
+    int64_t first_segment = 0, segments = 0;
+};
+struct DirectTiling {
+    std::vector<DirectTile> tiles;
+    std::vector<DirectSegment> segments;
+};
+
+DirectTiling direct_tiling(const DirectPass& d) {
+    const int64_t wq = d.phase_w(), flat = d.flat(), per_row = (d.out_w + lanes - 1) / lanes;
+    const int64_t flat_vectors = (flat + lanes - 1) / lanes, row_vectors = d.out_h * per_row;
+    const bool halves = 2 * d.out_w <= lanes && (d.out_h + 1) / 2 < std::min(flat_vectors, row_vectors);
+    const bool rows = !halves && row_vectors < flat_vectors;
+    const int64_t vectors = halves ? (d.out_h + 1) / 2 : rows ? row_vectors : flat_vectors;
+    DirectTiling tiling;
+    for (int64_t i = 0; i < vectors; ++i) {
+        if (i % direct_vectors == 0) {
+            tiling.tiles.push_back({});
+            tiling.tiles.back().first_segment = int64_t(tiling.segments.size());
+        }
+        DirectTile& tile = tiling.tiles.back();
+        const int64_t v = tile.vectors++, lane = v * lanes;
+        auto segment = [&](int64_t at, int64_t index, int64_t count) {
+            DirectSegment* last = tile.segments ? &tiling.segments.back() : nullptr;
+            if (last && last->lane + last->count == at && last->index + last->count == index)
+                last->count += count;  // it goes on where the last one ended
+            else
+                tiling.segments.push_back({at, index, count}), ++tile.segments;
+        };
+        if (halves) {  // rows 2i and 2i + 1 (a last odd row reads its own row twice)
+            const int64_t oh = 2 * i, second = std::min(oh + 1, d.out_h - 1);
+            tile.low[v] = oh * wq, tile.high[v] = second * wq;
+            segment(lane, oh * d.out_w, d.out_w);
+            if (second > oh) segment(lane + lanes / 2, second * d.out_w, d.out_w);
+        } else if (rows) {
+            const int64_t oh = i / per_row, ow = i % per_row * lanes;
+            tile.low[v] = oh * wq + ow;
+            segment(lane, oh * d.out_w + ow, std::min(lanes, d.out_w - ow));
+        } else {  // the valid columns of positions [q0, q0 + lanes), row by row
+            const int64_t q0 = i * lanes, q1 = std::min(flat, q0 + lanes);
+            tile.low[v] = q0;
+            for (int64_t q = q0; q < q1;) {
+                const int64_t oh = q / wq, ow = q % wq, end = std::min(q1 - q, wq - ow);
+                if (ow < d.out_w) segment(lane + q - q0, oh * d.out_w + ow, std::min(end, d.out_w - ow));
+                q += end;
+            }
+        }
+    }
+    for (DirectTile& tile : tiling.tiles) {
+        if (halves) tile.loads = DirectLoads::halves;
+        for (int v = 1; v < tile.vectors && !halves; ++v)
+            if (tile.low[v] != tile.low[0] + v * lanes) tile.loads = DirectLoads::separate;
+    }
+    return tiling;
+}
+
+// tile[r][lanes v + l] = sum_{c, t} weight(r, c, t) P_c[at_v + offset[t] + l] (at_v: the tile's
+// low[v], or high[v] for the second half of a vector of halves): R x V accumulators in
+// registers over all (c, t).
+template <int V, DirectLoads Loads>
+void direct_tile(float* __restrict tile, const float* in, const DirectTile& at, const float* weights,
+                 const DirectPass& d, const int64_t* offset) {
     const int64_t plane = d.plane(), taps = d.taps();
+    const float *low[V], *high[V];  // one base pointer per vector, the same index for all of them
+    for (int v = 0; v < V; ++v) low[v] = in + at.low[v], high[v] = in + at.high[v];
     RegisterTile<V> sums;
     for (int64_t c = 0; c < d.channels; ++c) {
-        const float* pc = in + c * plane;
         const float* wc = weights + c * d.weight_channel;
-        for (int64_t t = 0; t < taps; ++t) sums.step(pc + offset[t], wc + t * d.weight_tap, d.weight_row);
+        for (int64_t t = 0; t < taps; ++t) {
+            const int64_t k = c * plane + offset[t];
+            simd::vec x[V];
+#pragma GCC unroll 3
+            for (int v = 0; v < V; ++v) {
+                if constexpr (Loads == DirectLoads::halves) x[v] = simd::load_halves(low[v] + k, high[v] + k);
+                else if constexpr (Loads == DirectLoads::separate) x[v] = simd::load(low[v] + k);
+                else x[v] = simd::load(low[0] + k + lanes * v);
+                simd::keep_in_register(x[v]);
+            }
+            sums.multiply(x, wc + t * d.weight_tap, d.weight_row);
+        }
     }
     sums.store(tile, direct_width);
 }
@@ -1249,10 +1344,11 @@ void direct_weight_block(int64_t channels, int64_t vectors, float* sums, const f
 // its weights from `spare`, a zero-padded copy of them with rows R apart.
 void direct_planes(float* y, const float* padded, const float* w, const float* bias, const DirectPass& d,
                    bool accumulate, float* spare, const math::BatchNormEpilogue<float>& epilogue) {
-    const int64_t wq = d.phase_w(), flat = d.flat(), taps = d.taps();
+    const int64_t taps = d.taps();
     const int64_t out_plane = d.out_h * d.out_w;
     const int64_t blocks = (d.outputs + direct_rows - 1) / direct_rows, full = d.outputs / direct_rows;
     const std::vector<int64_t> offset = d.offsets();
+    const DirectTiling tiling = direct_tiling(d);
     // the spare block: weight (r, c, t) at spare[r + (c taps + t) R]
     DirectPass spare_pass = d;
     spare_pass.weight_row = 1, spare_pass.weight_channel = taps * direct_rows, spare_pass.weight_tap = direct_rows;
@@ -1276,27 +1372,28 @@ void direct_planes(float* y, const float* padded, const float* w, const float* b
         const float* in = padded + n * d.channels * d.plane();
         float* out = y + (n * d.outputs + o0) * out_plane;
         alignas(64) float tile[direct_rows * direct_width];
-        for (int64_t q0 = 0; q0 < flat; q0 += direct_width) {
-            const int64_t vectors = std::min<int64_t>(direct_vectors, (flat - q0 + lanes - 1) / lanes);
-            if (vectors == 3) direct_tile<3>(tile, in + q0, weights, pass, offset.data());
-            else if (vectors == 2) direct_tile<2>(tile, in + q0, weights, pass, offset.data());
-            else direct_tile<1>(tile, in + q0, weights, pass, offset.data());
-            // the tile's positions [q0, q1) row by row, valid columns only
-            const int64_t q1 = std::min(flat, q0 + lanes * vectors);
-            for (int64_t q = q0; q < q1;) {
-                const int64_t oh = q / wq, ow = q % wq;
-                const int64_t end = std::min(q1 - q, wq - ow);  // to the row's end or the tile's
-                const int64_t valid = std::max<int64_t>(0, std::min(end, d.out_w - ow));
+        for (const DirectTile& at : tiling.tiles) {
+            auto run = [&]<int V>() {
+                switch (at.loads) {
+                    case DirectLoads::consecutive: return direct_tile<V, DirectLoads::consecutive>(tile, in, at, weights, pass, offset.data());
+                    case DirectLoads::separate: return direct_tile<V, DirectLoads::separate>(tile, in, at, weights, pass, offset.data());
+                    case DirectLoads::halves: return direct_tile<V, DirectLoads::halves>(tile, in, at, weights, pass, offset.data());
+                }
+            };
+            if (at.vectors == 3) run.operator()<3>();
+            else if (at.vectors == 2) run.operator()<2>();
+            else run.operator()<1>();
+            for (int64_t k = at.first_segment; k < at.first_segment + at.segments; ++k) {
+                const auto [lane, index, count] = tiling.segments[size_t(k)];
                 for (int64_t r = 0; r < rows; ++r) {
-                    const float* from = tile + r * direct_width + (q - q0);
-                    float* to = out + r * out_plane + oh * d.out_w + ow;
+                    const float* from = tile + r * direct_width + lane;
+                    float* to = out + r * out_plane + index;
                     const float b = bias ? bias[o0 + r] : 0.0f;
                     if (accumulate)
-                        for (int64_t l = 0; l < valid; ++l) to[l] += from[l];
+                        for (int64_t l = 0; l < count; ++l) to[l] += from[l];
                     else
-                        for (int64_t l = 0; l < valid; ++l) to[l] = from[l] + b;
+                        for (int64_t l = 0; l < count; ++l) to[l] = from[l] + b;
                 }
-                q += end;
             }
         }
         apply_epilogue(out, o0, rows, out_plane, epilogue);

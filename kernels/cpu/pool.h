@@ -27,8 +27,9 @@ namespace kiln::cpu {
 
 using math::Pool2dGeometry;
 
-// argmax may be null (inference: no gradient needed); then only y is written,
-// and on cpu the unclipped 3x3 stride-2 windows take a vectorised path.
+// argmax may be null (inference: no gradient needed); then only y is
+// written, on cpu by a separable path (rows' maxima, then columns'), whose
+// values are the same but which of several NaNs it keeps may differ.
 template <typename T>
 void max_pool2d_forward(T* y, int64_t* argmax, const T* x, const Pool2dGeometry& g);
 template <typename T>

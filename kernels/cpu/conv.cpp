@@ -1604,9 +1604,17 @@ struct WinogradBlock {
     int64_t n0, images, r0, rows;
 };
 
+// `phase` cleared for a block's planes: each of them writes its values in
+// the same places (winograd_input_tiles), so the padding stays zero from one
+// plane to the next and only a new block's window needs clearing.
+void winograd_clear_phases(float* phase, const Winograd& wg, const WinogradBlock& b) {
+    std::fill(phase, phase + 4 * (b.rows + 1) * wg.wq() + lanes, 0.0f);
+}
+
 // V [16][C][Q] of a block: B^T d B of input channel c of image n0 + n,
 // x [N, C, H, W]. The block's window of the padded plane, phase rows
-// r0 .. r0 + rows, is split into `phase` first.
+// r0 .. r0 + rows, is split into `phase` first (cleared for the block by
+// winograd_clear_phases: only the values are written here).
 void winograd_input_tiles(float* V, int64_t Q, const Winograd& wg, const float* x, const WinogradBlock& b, int64_t n,
                           int64_t c, float* phase) {
     const DirectPass& d = wg.d;
@@ -1615,7 +1623,6 @@ void winograd_input_tiles(float* V, int64_t Q, const Winograd& wg, const float* 
     for (int64_t i = 0; i < 4; ++i)
         for (int64_t j = 0; j < 4; ++j) offset[4 * i + j] = ((i % 2) * 2 + j % 2) * window + i / 2 * wq + j / 2;
     const float* plane = x + ((b.n0 + n) * d.channels + c) * d.height * d.width;
-    std::fill(phase, phase + 4 * window + lanes, 0.0f);
     for (int64_t a = 0; a < 2; ++a)
         for (int64_t u = 0; u <= b.rows; ++u) {
             const int64_t h = 2 * (b.r0 + u) + a - d.pad_h;
@@ -1721,6 +1728,7 @@ void winograd_planes(float* y, const float* x, const float* w, const float* bias
                                                    : WinogradBlock{task * images, std::min(images, d.batch - task * images), 0, tiles_h};
                 const int64_t Q = (b.images * b.rows * tiles_w + lanes - 1) / lanes * lanes;
                 float* M = V + 16 * C * Q;
+                winograd_clear_phases(phase, wg, b);
                 for (int64_t n = 0; n < b.images; ++n)
                     for (int64_t c = 0; c < C; ++c) winograd_input_tiles(V, Q, wg, x, b, n, c, phase);
                 for (int64_t j = 0; j < 16; ++j)
@@ -1734,6 +1742,7 @@ void winograd_planes(float* y, const float* x, const float* w, const float* bias
                 const int64_t Q = (b.images * tiles_h * tiles_w + lanes - 1) / lanes * lanes;
                 float* V = blocks;
                 float* M = V + 16 * C * Q;
+                winograd_clear_phases(phase, wg, b);
 #pragma omp for schedule(static)
                 for (int64_t plane = 0; plane < b.images * C; ++plane)
                     winograd_input_tiles(V, Q, wg, x, b, plane / C, plane % C, phase);
@@ -1788,6 +1797,7 @@ void winograd_backward_weight(float* dw, const float* dy, const float* x, const 
         for (int64_t n0 = 0; n0 < s.batch; n0 += chunk) {  // every thread walks the chunks; the loops are shared
             const WinogradBlock b{n0, std::min(chunk, s.batch - n0), 0, tiles_h};
             const int64_t Q = (b.images * T + lanes - 1) / lanes * lanes;
+            winograd_clear_phases(phase, wg, b);
 #pragma omp for schedule(static) nowait
             for (int64_t plane = 0; plane < b.images * C; ++plane)
                 winograd_input_tiles(V, Q, wg, x, b, plane / C, plane % C, phase);

@@ -62,6 +62,8 @@ def main():
                         help="the bench_conv binary")
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--quick", action="store_true", help="fewer runs per layer")
+    parser.add_argument("--width", default="1", help="channel width multiplier of the layers (0.5: bench/train_step.sh's nets)")
+    parser.add_argument("--only", default="", help="only the layers whose name starts with this (r18, mv2)")
     args = parser.parse_args()
     threads = int(os.environ.get("OMP_NUM_THREADS", "2"))
     min_runs, budget = (3, 0.05) if args.quick else (7, 0.3)
@@ -69,7 +71,7 @@ def main():
     quick = ["--quick"] if args.quick else []
 
     def kiln(*extra):
-        command = [args.kiln, "--csv", "--batch", str(args.batch)] + quick + list(extra)
+        command = [args.kiln, "--csv", "--batch", str(args.batch), "--width", args.width] + quick + list(extra)
         output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
         lines = output.splitlines()
         header = [line.lstrip("# ") for line in lines if line.startswith("#")]
@@ -93,6 +95,8 @@ def main():
     forward_ratios, backward_ratios = [], []
     kiln_total = torch_total = 0.0
     for index, layer in enumerate(layers):
+        if not layer["layer"].startswith(args.only):
+            continue
         row = kiln("--layer", str(index), "--no-peak")[1][0]
         gflop = float(row["gflop_forward"])
         kiln_forward, kiln_backward = float(row["forward_ms"]) / 1e3, float(row["backward_ms"]) / 1e3

@@ -23,7 +23,9 @@ PyTorch variants (all with torch.set_num_threads = OMP_NUM_THREADS, oneDNN on):
             in its own process, and for inference TorchScript trace + freeze
             + optimize_for_inference (which folds batch norm into the
             convolutions and picks oneDNN's blocked layout) when that works;
-            for batch-1 latency also each on one thread (marked +1thread).
+            for batch-1 latency also each on one thread (marked +1thread);
+            the default itself when it ran faster than all of them (marked
+            default: the machine's speed drifts between runs).
 kiln runs once next to each PyTorch-best variant, on that variant's number
 of threads, so both keep the best of as many runs (on a machine whose speed
 drifts, more runs mean a luckier best) and a one-thread PyTorch latency
@@ -234,6 +236,10 @@ def driver(args):
                                                          env))
                     best = better(best, run_line(me + ["--model", model, "--mode", mode, "--variant", "best"]
                                                  + layout + script, variant_env))
+            # the default is one of PyTorch's configurations too: on a drifting
+            # machine it can beat every "best" variant in a run, and then it is the best
+            if better(best, default) is default:
+                best = dict(default, who="torch-best:default")
             rows.append((model, mode, kiln, default, best, before))
             was = f" (baseline {before['value']:.2f})" if before else ""
             print(f"  {model} {mode}: kiln {kiln['value']:.2f}{was} {kiln['unit']} ({kiln['threads']} threads), torch default "

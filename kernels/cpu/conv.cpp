@@ -867,9 +867,6 @@ std::vector<float> weights_across_channels(const float* w, const float* b, const
     return weight;
 }
 
-// The three passes' loops over output positions, for Taps taps known when
-// compiled (a 3x3 kernel's nine vectors stay in registers) or, Taps = 0, a.taps.
-
 // A block's weight vectors (weights_across_channels' layout): held in
 // registers when Taps is known, else loaded at each use.
 template <int Taps>
@@ -886,6 +883,8 @@ struct TapWeights {
     }
 };
 
+// The three passes' loops over output positions, for Taps taps known when
+// compiled (a 3x3 kernel's nine vectors stay in registers) or, Taps = 0, a.taps.
 template <int Taps>
 void forward_across_channels(float* __restrict out, const float* __restrict interleaved, const float* weight,
                              const Conv2dShape& s, const AcrossChannels& a) {
@@ -1413,8 +1412,6 @@ void direct_planes(float* y, const float* padded, const float* w, const float* b
 
 // The spare block of direct_planes: R rows of channels x taps weights.
 int64_t spare_weights(const DirectPass& d) { return direct_halves_rows * d.channels * d.taps(); }
-
-
 
 // Images per chunk of the weight gradient: its padded inputs and dy^T fill
 // 3/4 of a core's L2 (1.5 of 2 MiB on the AVX-512 machine of

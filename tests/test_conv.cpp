@@ -319,6 +319,8 @@ TEST_CASE("conv2d in float: the direct kernels, forced, match im2col + GEMM on a
          {.stride = {1, 2}, .padding = {0, 2}}},
         {"3x3, padding 1, 40 -> 19, 4x4, batch 1 (layer4 at batch 1)", {1, 40, 4, 4}, {19, 40, 3, 3},
          {.padding = {1, 1}}},
+        {"3x3 stride 2, padding 1, 3 -> 10, 13x11, batch 1 (a stem: 27 steps)", {1, 3, 13, 11}, {10, 3, 3, 3},
+         {.stride = {2, 2}, .padding = {1, 1}}},
         // the direct forward's tilings (direct_tiling): most shapes above
         // are flat; by rows with a partial last vector, by rows at stride 2,
         // two rows per vector with a last odd row, and at stride 2 (AVX2)

@@ -289,7 +289,9 @@ TEST_CASE("conv2d_batch_norm at inference gives the bits of conv2d, batch_norm (
     // every path of the cpu kernels: im2col one image and a block of images, direct, Winograd, pointwise (GEMM and tiles),
     // depthwise (unit stride and strided), grouped
     const Case cases[] = {
-        {"im2col, batch 1, odd 7x5", {1, 3, 7, 5}, {5, 3, 3, 3}, {{1, 1}, {1, 1}, {1, 1}, 1}},
+        {"im2col, batch 1, odd 7x5", {1, 2, 7, 5}, {5, 2, 3, 3}, {{1, 1}, {1, 1}, {1, 1}, 1}},
+        {"direct (float), batch 1, a 3-channel stem at stride 2", {1, 3, 9, 7}, {6, 3, 3, 3},
+         {{2, 2}, {1, 1}, {1, 1}, 1}},
         {"im2col, batch 5, stride 2", {5, 3, 9, 9}, {4, 3, 3, 3}, {{2, 2}, {1, 1}, {1, 1}, 1}},
         {"direct (float), batch 2, 9x11, 10 outputs", {2, 8, 9, 11}, {10, 8, 3, 3},
          {{1, 1}, {1, 1}, {1, 1}, 1}},

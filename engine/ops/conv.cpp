@@ -129,9 +129,10 @@ Conv2dShape checked_shape(const char* op, const Tensor& x, const Tensor& weight,
     const auto& [pad_h, pad_w] = options.padding;
     const auto& [dilation_h, dilation_w] = options.dilation;
     const int64_t groups = options.groups;
-    // What every message below ends with: the arguments as received.
-    const std::string received = str("(input ", shape_str(x.shape()), ", weight ", shape_str(weight.shape()),
-                                     ", groups ", groups, ")");
+    // What every message below ends with: the arguments as received (formatted only for a message).
+    const auto received = [&] {
+        return str("(input ", shape_str(x.shape()), ", weight ", shape_str(weight.shape()), ", groups ", groups, ")");
+    };
     KILN_CHECK(stride_h >= 1 && stride_w >= 1, op, ": stride must be >= 1, got [", stride_h, ", ", stride_w, "]");
     KILN_CHECK(dilation_h >= 1 && dilation_w >= 1, op, ": dilation must be >= 1, got [", dilation_h, ", ",
                dilation_w, "]");
@@ -140,24 +141,24 @@ Conv2dShape checked_shape(const char* op, const Tensor& x, const Tensor& weight,
     const int64_t batch = x.size(0), in_channels = x.size(1), height = x.size(2), width = x.size(3);
     const int64_t out_channels = weight.size(0), kernel_h = weight.size(2), kernel_w = weight.size(3);
     KILN_CHECK(in_channels > 0 && height > 0 && width > 0, op, ": input has an empty channel or spatial dim ",
-               received);
-    KILN_CHECK(out_channels > 0 && kernel_h > 0 && kernel_w > 0, op, ": weight has an empty dim ", received);
+               received());
+    KILN_CHECK(out_channels > 0 && kernel_h > 0 && kernel_w > 0, op, ": weight has an empty dim ", received());
     KILN_CHECK(in_channels % groups == 0, op, ": input has ", in_channels, " channels, not divisible by groups ",
-               groups, " ", received);
+               groups, " ", received());
     KILN_CHECK(out_channels % groups == 0, op, ": weight has ", out_channels,
-               " output channels, not divisible by groups ", groups, " ", received);
+               " output channels, not divisible by groups ", groups, " ", received());
     KILN_CHECK(weight.size(1) == in_channels / groups, op, ": weight has ", weight.size(1),
-               " input channels per group, input has ", in_channels / groups, " ", received);
+               " input channels per group, input has ", in_channels / groups, " ", received());
     const int64_t extent_h = dilation_h * (kernel_h - 1) + 1, extent_w = dilation_w * (kernel_w - 1) + 1;
     KILN_CHECK(extent_h <= height + 2 * pad_h && extent_w <= width + 2 * pad_w, op, ": kernel ",
                pair_str(kernel_h, kernel_w), " (dilation ", pair_str(dilation_h, dilation_w), ", extent ",
                pair_str(extent_h, extent_w), ") is larger than the padded input ",
-               pair_str(height + 2 * pad_h, width + 2 * pad_w), " ", received);
+               pair_str(height + 2 * pad_h, width + 2 * pad_w), " ", received());
     if (bias.defined()) {
         check_floating(op, "bias", bias, Devices::all);
         check_same_kind(op, "bias", bias, "input", x);
         KILN_CHECK(bias.shape() == Shape{out_channels}, op, ": bias must be [", out_channels, "] (one per output channel), got ",
-                   shape_str(bias.shape()), " ", received);
+                   shape_str(bias.shape()), " ", received());
     }
 
     return Conv2dShape{batch,    in_channels, height,     width,      out_channels,

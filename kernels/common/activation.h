@@ -12,9 +12,13 @@
 
 namespace kiln::math {
 
+// relu and relu6 also take the cpu's SIMD vectors (kernels/cpu/simd.h, GCC
+// vector types: T{} is their zero, `?:` selects lane by lane), so the
+// convolutions' register tiles apply the same formula (conv.cpp's epilogue).
+
 // relu(x) = max(x, 0);  relu'(x) = 1 if x > 0 else 0 (0 at x = 0, as PyTorch)
 template <typename T>
-KILN_HD T relu(T x) { return x > T(0) ? x : T(0); }
+KILN_HD T relu(T x) { return x > T{} ? x : T{}; }
 template <typename T>
 KILN_HD T relu_derivative(T x) { return x > T(0) ? T(1) : T(0); }
 
@@ -27,8 +31,9 @@ KILN_HD T relu_derivative(T x) { return x > T(0) ? T(1) : T(0); }
 // take it from its saved output (batch_norm_relu6).
 template <typename T>
 KILN_HD T relu6(T x) {
-    const T v = x < T(0) ? T(0) : x;  // two selects: NaN passes through, as clamp
-    return v > T(6) ? T(6) : v;
+    const T zero{}, six = zero + 6;
+    const T v = x < zero ? zero : x;  // two selects: NaN passes through, as clamp
+    return v > six ? six : v;
 }
 template <typename T>
 KILN_HD T relu6_derivative(T x) { return (x > T(0) && x < T(6)) ? T(1) : T(0); }

@@ -735,11 +735,14 @@ constexpr int64_t direct_width = lanes * direct_vectors;
 constexpr int64_t direct_slack = 2 * direct_width;  // zeros past the last plane that a tile may read
 
 // One group, float, a kernel larger than 1x1, W_out >= 8 (>= 4 for a
-// single image) and at least 64 (input channel, tap) steps per tile. On
-// smaller planes half of each AVX-512 vector (or of the positions of the
-// weight gradient's rows of width Wq) would be padding, and with fewer steps
-// (MobileNetV2's 3-channel 3x3 stem) a tile's store and copy outweigh its
-// sums: the GEMM path was faster there (measured: docs/benchmarks.md). A
+// single image) and at least 64 (input channel, tap) steps per tile (27 for
+// a single image). On smaller planes half of each AVX-512 vector (or of the
+// positions of the weight gradient's rows of width Wq) would be padding, and
+// with fewer steps (MobileNetV2's 3-channel 3x3 stem) a tile's store and
+// copy outweigh its sums: the GEMM path was faster there at batch 8 and 32
+// on two threads (0.47 vs 0.56 ms at batch 8: a direct pass this small runs
+// on one thread, parallel_macs), while for one image the direct pass takes
+// 0.074 ms where im2col + GEMM take 0.114 (docs/benchmarks.md). A
 // single image's 4x4 planes (resnet18's layer4 at batch 1) still go direct:
 // OpenBLAS packs the weights on every call, which one image cannot amortise
 // (its packing took more time than its multiply), while the direct tile
@@ -751,7 +754,7 @@ std::atomic<ConvDirectPolicy> direct_policy{ConvDirectPolicy::automatic};
 
 bool direct_applies(const Conv2dShape& s, Conv2dPass pass) {
     if (s.groups != 1 || s.out_w < (s.batch == 1 ? 4 : 8) || s.kernel_h * s.kernel_w == 1 ||
-        s.in_channels * s.kernel_h * s.kernel_w < 64)
+        s.in_channels * s.kernel_h * s.kernel_w < (s.batch == 1 ? 27 : 64))
         return false;
     if (pass == Conv2dPass::backward_input &&
         !(s.stride_h == 1 && s.stride_w == 1 && s.pad_h <= s.dilation_h * (s.kernel_h - 1) &&
@@ -801,22 +804,27 @@ void to_lanes(float* to, const float* from, int64_t count, int64_t plane, int64_
     for (int64_t p = 0; p < positions; p += lanes)
         simd::transpose_block(to + p * lanes, lanes, from + p, plane, count, std::min(lanes, positions - p));
 }
-// to[k pitch + p] = from[p lanes + k] for k < count and p < positions; each
-// row k is written on up to lanes - 1 floats past `positions` too.
+// to[k pitch + p] = from[p lanes + k] for k < count and p < positions
+// (nothing written past them: a last partial block goes through `tail`).
 void from_lanes(float* to, int64_t pitch, const float* from, int64_t count, int64_t positions) {
-    for (int64_t p = 0; p < positions; p += lanes)
-        simd::transpose_block(to + p, pitch, from + p * lanes, lanes, std::min(lanes, positions - p), count);
+    const int64_t whole = positions / lanes * lanes;
+    for (int64_t p = 0; p < whole; p += lanes)
+        simd::transpose_block(to + p, pitch, from + p * lanes, lanes, lanes, count);
+    if (whole == positions) return;
+    alignas(64) float tail[lanes * lanes];
+    simd::transpose_block(tail, lanes, from + whole * lanes, lanes, positions - whole, count);
+    for (int64_t k = 0; k < count; ++k) copy_row(to + k * pitch + whole, tail + k * lanes, positions - whole);
 }
 
 struct AcrossChannels {
     int64_t taps, blocks;                        // kH kW; channel blocks of `lanes`
     int64_t padded_h, padded_w;                  // Hp, Wp
-    int64_t in_plane, out_plane, pitch;          // H W, L, a plane's rows in `planes` (with from_lanes' spill)
+    int64_t in_plane, out_plane, pitch;          // H W, L, a plane's rows in `planes`
     std::vector<int64_t> offset;                 // offset_t
     explicit AcrossChannels(const Conv2dShape& s)
         : taps(s.kernel_h * s.kernel_w), blocks((s.in_channels + lanes - 1) / lanes),
           padded_h(s.height + 2 * s.pad_h), padded_w(s.width + 2 * s.pad_w), in_plane(s.height * s.width),
-          out_plane(s.out_h * s.out_w), pitch(std::max(in_plane, out_plane) + lanes) {
+          out_plane(s.out_h * s.out_w), pitch(std::max(in_plane, out_plane)) {
         for (int64_t i = 0; i < s.kernel_h; ++i)
             for (int64_t j = 0; j < s.kernel_w; ++j)
                 offset.push_back((i * s.dilation_h * padded_w + j * s.dilation_w) * lanes);
@@ -941,6 +949,23 @@ bool parallel_across_channels(const Conv2dShape& s) {
     return s.batch * s.out_channels * s.out_h * s.out_w * s.kernel_h * s.kernel_w >= parallel_depthwise_macs;
 }
 
+// The epilogue on O [positions][lanes] of channels c0 .. c0 + count - 1, in
+// place: lane k has channel c0 + k's scale and shift (O is in L1, and the
+// planes are then written once, by from_lanes).
+void epilogue_across_channels(float* O, int64_t c0, int64_t count, int64_t positions,
+                              const math::BatchNormEpilogue<float>& e) {
+    alignas(64) float scale[lanes] = {}, shift[lanes] = {};
+    for (int64_t k = 0; k < count; ++k) {
+        const math::BatchNormAffine<float> affine = math::batch_norm_affine(e.mean, e.rstd, e.weight, e.bias, c0 + k);
+        scale[k] = affine.scale, shift[k] = affine.shift;
+    }
+    with_activation(e.activation, [&](auto activation) {
+        for (int64_t p = 0; p < positions; ++p)
+            for (int64_t k = 0; k < lanes; ++k)
+                O[p * lanes + k] = math::batch_norm_activate(activation.value, O[p * lanes + k] * scale[k] + shift[k]);
+    });
+}
+
 // One task per (image, block of channels).
 void depthwise_across_channels_forward(float* y, const float* x, const float* w, const float* b,
                                        const Conv2dShape& s, float* workspace,
@@ -951,15 +976,13 @@ void depthwise_across_channels_forward(float* y, const float* x, const float* w,
     for (int64_t task = 0; task < s.batch * a.blocks; ++task) {
         const int64_t n = task / a.blocks, block = task % a.blocks, c0 = block * lanes;
         const int64_t count = std::min(lanes, s.in_channels - c0);
-        const AcrossChannels::Slot slot = a.slot_of(workspace);  // I, O, the planes
+        const AcrossChannels::Slot slot = a.slot_of(workspace);  // I, O
         interleave_planes(slot.interleaved, x + (n * s.in_channels + c0) * a.in_plane, count, s, a);
         with_taps(a.taps, [&](auto taps) {
             forward_across_channels<decltype(taps)::value>(slot.positions, slot.interleaved, a.block_weights(weight, block), s, a);
         });
-        from_lanes(slot.planes, a.pitch, slot.positions, count, a.out_plane);
-        for (int64_t k = 0; k < count; ++k)
-            store_rows(y + (n * s.out_channels + c0 + k) * a.out_plane, slot.planes + k * a.pitch, 1, a.out_plane, 0,
-                       c0 + k, epilogue);
+        if (epilogue) epilogue_across_channels(slot.positions, c0, count, a.out_plane, epilogue);
+        from_lanes(y + (n * s.out_channels + c0) * a.out_plane, a.out_plane, slot.positions, count, a.out_plane);
     }
 }
 
@@ -978,7 +1001,7 @@ void depthwise_across_channels_backward_input(float* dx, const float* dy, const 
         with_taps(a.taps, [&](auto taps) {
             input_gradient_across_channels<decltype(taps)::value>(slot.interleaved, slot.positions, a.block_weights(weight, block), s, a);
         });
-        for (int64_t h = 0; h < s.height; ++h)  // the rows of dI inside the padding; each row's spill is the next row's start
+        for (int64_t h = 0; h < s.height; ++h)  // the rows of dI inside the padding
             from_lanes(slot.planes + h * s.width, a.pitch,
                        slot.interleaved + ((s.pad_h + h) * a.padded_w + s.pad_w) * lanes, count, s.width);
         for (int64_t k = 0; k < count; ++k) {
@@ -1064,6 +1087,38 @@ void pad_direct_inputs(float* padded, const float* x, const DirectPass& d) {
     for (int64_t p = 0; p < planes; ++p) phases.split(padded + p * plane, x + p * d.height * d.width);
 }
 
+// What a register tile's row r gets on its way out: nothing (KeepValues),
+// or the forward's bias and epilogue (RowsFinish).
+struct KeepValues {
+    simd::vec operator()(int64_t, simd::vec v) const { return v; }
+};
+// act((v + b) scale + shift) for output channels k0 .. k0 + rows - 1:
+// batch_norm's formula on vectors, applied as a tile is stored (not in a
+// pass over the block's planes afterwards). Rows past `rows` (a spare
+// block's zero rows, never copied out) keep their values.
+template <math::BatchNormActivation A>
+struct RowsFinish {
+    static constexpr int64_t most_rows = std::max(direct_rows, direct_halves_rows);  // any register tile's
+    bool bias = false, epilogue = false;
+    simd::vec add[most_rows], scale[most_rows], shift[most_rows];
+    RowsFinish(const float* b, const math::BatchNormEpilogue<float>& e, int64_t k0, int64_t rows)
+        : bias(b != nullptr), epilogue(bool(e)) {
+        for (int64_t r = 0; r < most_rows; ++r) {
+            const bool real = r < rows;
+            add[r] = simd::broadcast(bias && real ? b[k0 + r] : 0.0f);
+            const math::BatchNormAffine<float> affine =
+                epilogue && real ? math::batch_norm_affine(e.mean, e.rstd, e.weight, e.bias, k0 + r)
+                                 : math::BatchNormAffine<float>{1.0f, 0.0f};
+            scale[r] = simd::broadcast(affine.scale), shift[r] = simd::broadcast(affine.shift);
+        }
+    }
+    simd::vec operator()(int64_t r, simd::vec v) const {
+        if (bias) v = v + add[r];
+        if (epilogue) v = math::batch_norm_activate(A, v * scale[r] + shift[r]);
+        return v;
+    }
+};
+
 // The register tile of direct_tile and product_tile: R rows x V vectors
 // of accumulators, zero at first.
 template <int V, int64_t R = direct_rows>
@@ -1085,12 +1140,13 @@ struct RegisterTile {
         for (int v = 0; v < V; ++v) simd::load_into_register(x[v], in + lanes * v);
         multiply(x, weight, row);
     }
-    // out[r pitch + lanes v + l] = acc[r][v][l]
-    void store(float* out, int64_t pitch) const {
+    // out[r pitch + lanes v + l] = finish(r, acc[r][v])[l]
+    template <typename Finish = KeepValues>
+    void store(float* out, int64_t pitch, const Finish& finish = {}) const {
 #pragma GCC unroll 12
         for (int r = 0; r < int(R); ++r)
 #pragma GCC unroll 3
-            for (int v = 0; v < V; ++v) simd::store(out + r * pitch + lanes * v, acc[r][v]);
+            for (int v = 0; v < V; ++v) simd::store(out + r * pitch + lanes * v, finish(r, acc[r][v]));
     }
 };
 
@@ -1176,9 +1232,9 @@ DirectTiling direct_tiling(const DirectPass& d) {
 // tile[r][lanes v + l] = sum_{c, t} weight(r, c, t) P_c[at_v + offset[t] + l] (at_v: the tile's
 // low[v], or high[v] for the second half of a vector of halves): R x V accumulators in
 // registers over all (c, t).
-template <int64_t R, int V, DirectLoads Loads>
-void direct_tile(float* __restrict tile, const float* in, const DirectTile& at, const float* weights,
-                 const DirectPass& d, const int64_t* offset) {
+template <int64_t R, int V, DirectLoads Loads, typename Finish>
+[[gnu::noinline]] void direct_tile(float* __restrict tile, const float* in, const DirectTile& at, const float* weights,
+                 const DirectPass& d, const int64_t* offset, const Finish& finish) {
     const int64_t plane = d.plane(), taps = d.taps();
     const float *low[V], *high[V];  // one base pointer per vector, the same index for all of them
     for (int v = 0; v < V; ++v) low[v] = in + at.low[v], high[v] = in + at.high[v];
@@ -1198,18 +1254,18 @@ void direct_tile(float* __restrict tile, const float* in, const DirectTile& at, 
             sums.multiply(x, wc + t * d.weight_tap, d.weight_row);
         }
     }
-    sums.store(tile, direct_width);
+    sums.store(tile, direct_width, finish);
 }
 
 // out[r pitch + q] = sum_{c < depth} a[r lda + c] b[c ldb + q] for r < R and
 // q < lanes V: a matrix product in the same register tile (each step V loads
 // of b and R broadcasts of a).
-template <int V>
+template <int V, typename Finish = KeepValues>
 void product_tile(float* __restrict out, int64_t pitch, const float* a, int64_t lda, const float* b, int64_t ldb,
-                  int64_t depth) {
+                  int64_t depth, const Finish& finish = {}) {
     RegisterTile<V> sums;
     for (int64_t c = 0; c < depth; ++c) sums.step(b + c * ldb, a + c, lda);
-    sums.store(out, pitch);
+    sums.store(out, pitch, finish);
 }
 
 // product_tile over `count` columns from q = 0, the widest tiles first
@@ -1258,34 +1314,35 @@ bool pointwise_tiles_apply(const Conv2dShape& s) {
     return s.batch == 1 && s.in_channels * s.out_h * s.out_w * int64_t(sizeof(float)) <= l2_bytes() / 4;
 }
 
+
 void pointwise_tiles_forward(float* y, const float* x, const float* w, const float* b, const Conv2dShape& s,
                              float* spare, const math::BatchNormEpilogue<float>& epilogue) {
     const int64_t K = s.out_channels, C = s.in_channels, L = s.out_h * s.out_w;
     const int64_t blocks = (K + direct_rows - 1) / direct_rows, full = K / direct_rows;
     for (int64_t r = 0; r < direct_rows && full < blocks; ++r)
         for (int64_t c = 0; c < C; ++c) spare[r * C + c] = full * direct_rows + r < K ? w[(full * direct_rows + r) * C + c] : 0.0f;
+    with_activation(epilogue.activation, [&](auto activation) {
 #pragma omp parallel for num_threads(max_threads()) schedule(static) if (s.batch * K * C * L >= parallel_macs)
-    for (int64_t task = 0; task < s.batch * blocks; ++task) {
-        const int64_t n = task / blocks, block = task % blocks, k0 = block * direct_rows;
-        const int64_t rows = std::min(direct_rows, K - k0);
-        const float* weights = block < full ? w + k0 * C : spare;
-        const float* in = x + n * C * L;
-        float* out = y + (n * K + k0) * L;
-        alignas(64) float tile[direct_rows * direct_width];
-        for (int64_t q0 = 0; q0 < L; q0 += direct_width) {
-            const int64_t vectors = std::min<int64_t>(direct_vectors, (L - q0) / lanes);
-            float* to = rows == direct_rows ? out + q0 : tile;
-            const int64_t pitch = rows == direct_rows ? L : direct_width;
-            if (vectors == 3) product_tile<3>(to, pitch, weights, C, in + q0, L, C);
-            else if (vectors == 2) product_tile<2>(to, pitch, weights, C, in + q0, L, C);
-            else product_tile<1>(to, pitch, weights, C, in + q0, L, C);
-            for (int64_t r = 0; r < rows && to == tile; ++r)
-                copy_row(out + r * L + q0, tile + r * direct_width, vectors * lanes);
+        for (int64_t task = 0; task < s.batch * blocks; ++task) {
+            const int64_t n = task / blocks, block = task % blocks, k0 = block * direct_rows;
+            const int64_t rows = std::min(direct_rows, K - k0);
+            const float* weights = block < full ? w + k0 * C : spare;
+            const float* in = x + n * C * L;
+            float* out = y + (n * K + k0) * L;
+            const RowsFinish<decltype(activation)::value> finish(b, epilogue, k0, rows);
+            alignas(64) float tile[direct_rows * direct_width];
+            for (int64_t q0 = 0; q0 < L; q0 += direct_width) {
+                const int64_t vectors = std::min<int64_t>(direct_vectors, (L - q0) / lanes);
+                float* to = rows == direct_rows ? out + q0 : tile;
+                const int64_t pitch = rows == direct_rows ? L : direct_width;
+                if (vectors == 3) product_tile<3>(to, pitch, weights, C, in + q0, L, C, finish);
+                else if (vectors == 2) product_tile<2>(to, pitch, weights, C, in + q0, L, C, finish);
+                else product_tile<1>(to, pitch, weights, C, in + q0, L, C, finish);
+                for (int64_t r = 0; r < rows && to == tile; ++r)
+                    copy_row(out + r * L + q0, tile + r * direct_width, vectors * lanes);
+            }
         }
-        for (int64_t r = 0; r < rows && b; ++r)
-            for (int64_t l = 0; l < L; ++l) out[r * L + l] += b[k0 + r];
-        apply_epilogue(out, k0, rows, L, epilogue);
-    }
+    });
 }
 
 // sums[k][v] (k = (channel c < CB, tap j < 3) of 3 taps of one kernel row,
@@ -1343,8 +1400,9 @@ void direct_weight_block(int64_t channels, int64_t vectors, float* sums, const f
 }
 
 // y (or dx with accumulate) [N, outputs, out_h, out_w] from the padded
-// inputs: one task per (image, block of R outputs), shared among the team. Each value is bias + the
-// tile's sum (or added to y), then the epilogue. A partial last block reads
+// inputs: one task per (image, block of R outputs), shared among the team.
+// Each value is the tile's sum, its bias and epilogue applied as the tile is
+// stored (RowsFinish), or the sum added to y. A partial last block reads
 // its weights from `spare`, a zero-padded copy of them with rows R apart.
 void direct_planes(float* y, const float* padded, const float* w, const float* bias, const DirectPass& d,
                    bool accumulate, float* spare, const math::BatchNormEpilogue<float>& epilogue) {
@@ -1366,48 +1424,54 @@ void direct_planes(float* y, const float* padded, const float* w, const float* b
                         o < d.outputs ? w[d.weight_first + o * d.weight_row + c * d.weight_channel + t * d.weight_tap]
                                       : 0.0f;
                 }
-    const int64_t tasks = d.batch * blocks;
+    // the tasks, with finish_of(o0, rows) what each tile's rows get on their way out
+    const auto run_tasks = [&](const auto& finish_of) {
+        const int64_t tasks = d.batch * blocks;
 #pragma omp for schedule(static)
-    for (int64_t task = 0; task < tasks; ++task) {
-        const int64_t n = task / blocks, block = task % blocks;
-        const int64_t o0 = block * R, rows = std::min(R, d.outputs - o0);
-        const DirectPass& pass = block < full ? d : spare_pass;
-        const float* weights = block < full ? w + d.weight_first + o0 * d.weight_row : spare;
-        const float* in = padded + n * d.channels * d.plane();
-        float* out = y + (n * d.outputs + o0) * out_plane;
-        alignas(64) float tile[direct_halves_rows * direct_width];
-        for (const DirectTile& at : tiling.tiles) {
-            auto run = [&]<int64_t Rows, int V, DirectLoads Loads>() {
-                direct_tile<Rows, V, Loads>(tile, in, at, weights, pass, offset.data());
-            };
-            using enum DirectLoads;
-            if (at.loads == halves) {  // 1 or 2 vectors
-                if (at.vectors == 2) run.operator()<direct_halves_rows, 2, halves>();
-                else run.operator()<direct_halves_rows, 1, halves>();
-            } else if (at.vectors == 3) {
-                if (at.loads == consecutive) run.operator()<direct_rows, 3, consecutive>();
-                else run.operator()<direct_rows, 3, separate>();
-            } else if (at.vectors == 2) {
-                if (at.loads == consecutive) run.operator()<direct_rows, 2, consecutive>();
-                else run.operator()<direct_rows, 2, separate>();
-            } else {
-                run.operator()<direct_rows, 1, consecutive>();
-            }
-            for (int64_t k = at.first_segment; k < at.first_segment + at.segments; ++k) {
-                const auto [lane, index, count] = tiling.segments[size_t(k)];
-                for (int64_t r = 0; r < rows; ++r) {
-                    const float* from = tile + r * direct_width + lane;
-                    float* to = out + r * out_plane + index;
-                    const float b = bias ? bias[o0 + r] : 0.0f;
-                    if (accumulate)
-                        for (int64_t l = 0; l < count; ++l) to[l] += from[l];
-                    else
-                        for (int64_t l = 0; l < count; ++l) to[l] = from[l] + b;
+        for (int64_t task = 0; task < tasks; ++task) {
+            const int64_t n = task / blocks, block = task % blocks;
+            const int64_t o0 = block * R, rows = std::min(R, d.outputs - o0);
+            const DirectPass& pass = block < full ? d : spare_pass;
+            const float* weights = block < full ? w + d.weight_first + o0 * d.weight_row : spare;
+            const float* in = padded + n * d.channels * d.plane();
+            float* out = y + (n * d.outputs + o0) * out_plane;
+            const auto finish = finish_of(o0, rows);
+            alignas(64) float tile[direct_halves_rows * direct_width];
+            for (const DirectTile& at : tiling.tiles) {
+                auto run = [&]<int64_t Rows, int V, DirectLoads Loads>() {
+                    direct_tile<Rows, V, Loads>(tile, in, at, weights, pass, offset.data(), finish);
+                };
+                using enum DirectLoads;
+                if (at.loads == halves) {  // 1 or 2 vectors
+                    if (at.vectors == 2) run.template operator()<direct_halves_rows, 2, halves>();
+                    else run.template operator()<direct_halves_rows, 1, halves>();
+                } else if (at.vectors == 3) {
+                    if (at.loads == consecutive) run.template operator()<direct_rows, 3, consecutive>();
+                    else run.template operator()<direct_rows, 3, separate>();
+                } else if (at.vectors == 2) {
+                    if (at.loads == consecutive) run.template operator()<direct_rows, 2, consecutive>();
+                    else run.template operator()<direct_rows, 2, separate>();
+                } else {
+                    run.template operator()<direct_rows, 1, consecutive>();
+                }
+                for (int64_t k = at.first_segment; k < at.first_segment + at.segments; ++k) {
+                    const auto [lane, index, count] = tiling.segments[size_t(k)];
+                    for (int64_t r = 0; r < rows; ++r) {
+                        const float* from = tile + r * direct_width + lane;
+                        float* to = out + r * out_plane + index;
+                        if (accumulate)
+                            for (int64_t l = 0; l < count; ++l) to[l] += from[l];
+                        else
+                            copy_row(to, from, count);
+                    }
                 }
             }
         }
-        apply_epilogue(out, o0, rows, out_plane, epilogue);
-    }
+    };
+    if (accumulate) return run_tasks([](int64_t, int64_t) { return KeepValues{}; });
+    with_activation(epilogue.activation, [&](auto activation) {
+        run_tasks([&](int64_t o0, int64_t rows) { return RowsFinish<activation.value>(bias, epilogue, o0, rows); });
+    });
 }
 
 // The spare block of direct_planes: R rows of channels x taps weights.

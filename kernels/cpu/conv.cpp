@@ -441,6 +441,46 @@ struct Phases {
     }
 };
 
+// The direct forward's layout for planes of W_out <= lanes / 2, whose tiles
+// hold two output rows per vector (direct_tiling's halves): each phase's
+// rows cut to lanes / 2 floats from each column offset j' a tap reads at,
+//   Z_{ab,j'}[u][l] = P_ab[u, j' + l]   (l < lanes / 2; 0 past the row),
+// so that what a vector reads for output rows oh and oh + 1 at tap (h, w),
+// rows u = oh + h / s_h and u + 1 of Z_{ab, w / s_w}, is one contiguous
+// vector. (From P_ab itself it was two half loads and a shuffle: resnet18's
+// 4x4 layers at batch 1 ran 15 % slower.) Z_{ab,j'} is phase ab's group
+// shifts() ab + j' of Hq rows.
+struct PairedRows {
+    Phases phases;
+    int64_t shifts;  // J: the column offsets j' = 0 .. J - 1
+    static constexpr int64_t half = simd::lanes / 2;
+    int64_t group() const { return phases.rows() * half; }
+    int64_t size() const { return phases.stride_h * phases.stride_w * shifts * group(); }
+    std::vector<int64_t> offsets(int64_t kernel_h, int64_t kernel_w, int64_t dilation_h, int64_t dilation_w) const {
+        std::vector<int64_t> offset;
+        for (int64_t i = 0; i < kernel_h; ++i)
+            for (int64_t j = 0; j < kernel_w; ++j) {
+                const int64_t h = i * dilation_h, w = j * dilation_w;
+                const int64_t phase = (h % phases.stride_h) * phases.stride_w + w % phases.stride_w;
+                offset.push_back((phase * shifts + w / phases.stride_w) * group() + h / phases.stride_h * half);
+            }
+        return offset;
+    }
+    // `to` [size] from `split`, one plane's phases (Phases::split)
+    void arrange(float* to, const float* split) const {
+        const int64_t wq = phases.columns(), hq = phases.rows();
+        for (int64_t phase = 0; phase < phases.stride_h * phases.stride_w; ++phase)
+            for (int64_t j = 0; j < shifts; ++j) {
+                const int64_t count = std::clamp<int64_t>(wq - j, 0, half);
+                for (int64_t u = 0; u < hq; ++u) {
+                    float* row = to + ((phase * shifts + j) * hq + u) * half;
+                    copy_row(row, split + phase * phases.phase() + u * wq + j, count);
+                    zero_row(row + count, half - count);
+                }
+            }
+    }
+};
+
 // ---- depthwise: direct loops (groups == C_in, one input channel per group) ----
 // Output channel o reads input channel o / m, m = C_out / C_in the channel multiplier.
 // Each task first copies its input plane into its stride phases P_ab (above),
@@ -1042,17 +1082,27 @@ struct DirectPass {
     int64_t batch, channels, height, width, outputs, out_h, out_w;
     int64_t kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w;
     int64_t weight_row, weight_channel, weight_tap, weight_first;  // strides, and the offset of (0, 0, 0)
+    bool paired = false;  // the planes in PairedRows' layout (tiles of halves: direct_tiles_pass)
     Phases phases() const { return {height, width, pad_h, pad_w, stride_h, stride_w}; }
+    PairedRows paired_rows() const { return {phases(), dilation_w * (kernel_w - 1) / stride_w + 1}; }
     int64_t phase_w() const { return phases().columns(); }  // Wq
-    int64_t plane() const { return phases().size(); }       // one channel's phases
+    int64_t plane() const { return paired ? paired_rows().size() : phases().size(); }  // one channel's
     int64_t taps() const { return kernel_h * kernel_w; }
     int64_t flat() const { return (out_h - 1) * phase_w() + out_w; }  // positions q up to the last output
     int64_t positions() const { return out_h * phase_w(); }           // whole rows of width Wq
     int64_t outputs_padded() const { return (outputs + lanes - 1) / lanes * lanes; }
     int64_t transposed_gradient() const { return positions() * outputs_padded(); }  // dyT of one image
     int64_t padded_inputs() const { return (batch * channels * plane() + lanes - 1) / lanes * lanes + direct_slack; }  // whole vectors
-    // In P_c: where tap t reads for q = 0.
-    std::vector<int64_t> offsets() const { return phases().offsets(kernel_h, kernel_w, dilation_h, dilation_w); }
+    // In P_c (or Z_c): where tap t reads for q = 0.
+    std::vector<int64_t> offsets() const {
+        return paired ? paired_rows().offsets(kernel_h, kernel_w, dilation_h, dilation_w)
+                      : phases().offsets(kernel_h, kernel_w, dilation_h, dilation_w);
+    }
+    // direct_tiling's halves: two output rows per vector, where that takes fewer vectors than flat or by rows
+    bool halves() const {
+        const int64_t flat_vectors = (flat() + lanes - 1) / lanes, row_vectors = out_h * ((out_w + lanes - 1) / lanes);
+        return 2 * out_w <= lanes && (out_h + 1) / 2 < std::min(flat_vectors, row_vectors);
+    }
 };
 
 // Enough multiply-adds for a second thread to pay.
@@ -1079,10 +1129,20 @@ DirectPass direct_backward_input_pass(const Conv2dShape& s) {
 // P: every plane of x [N, C, H, W] split into phases, then zeros. The direct passes call it (and direct_planes) inside one parallel
 // region: its loop is shared among the team, ending at a barrier (a region
 // per step costs a wake-up of the sleeping threads each time).
-void pad_direct_inputs(float* padded, const float* x, const DirectPass& d) {
+void pad_direct_inputs(float* padded, const float* x, const DirectPass& d, float* split_slots = nullptr) {
     const Phases phases = d.phases();
-    const int64_t planes = d.batch * d.channels, plane = phases.size();
+    const int64_t planes = d.batch * d.channels, plane = d.plane();
     if (omp_thread() == 0) std::fill(padded + planes * plane, padded + planes * plane + direct_slack, 0.0f);
+    if (d.paired) {  // split into this thread's slot of `split_slots` (phases().size() each), then arranged
+        const PairedRows paired = d.paired_rows();
+        float* split = split_slots + omp_thread() * phases.size();
+#pragma omp for schedule(static)
+        for (int64_t p = 0; p < planes; ++p) {
+            phases.split(split, x + p * d.height * d.width);
+            paired.arrange(padded + p * plane, split);
+        }
+        return;
+    }
 #pragma omp for schedule(static)
     for (int64_t p = 0; p < planes; ++p) phases.split(padded + p * plane, x + p * d.height * d.width);
 }
@@ -1151,26 +1211,27 @@ struct RegisterTile {
 };
 
 // How direct_planes covers a plane's outputs with vectors. Vector v of a
-// tile reads P_c at low[v] + offset_t (its first half at low[v], its second
-// at high[v] in a tile of halves), and its lanes land in the output plane in
-// segments. Three ways; direct_tiling takes the one with the fewest vectors:
+// tile reads P_c (Z_c for halves) at low[v] + offset_t, and its lanes land
+// in the output plane in segments. Three ways; direct_tiling takes the one
+// with the fewest vectors:
 //   flat:   consecutive positions q = oh Wq + ow, so each row's Wq - W_out
 //           extra columns are computed and dropped (none when Wq = W_out);
 //   rows:   each output row from its start in ceil(W_out / lanes) vectors,
 //           only the last one's tail dropped (none when lanes divides W_out);
-//   halves: two output rows of W_out <= lanes / 2 per vector.
+//   halves: two output rows of W_out <= lanes / 2 per vector, from the
+//           planes in PairedRows' layout (DirectPass::paired).
 // resnet18's 8x8 planes at stride 1 (Wq = 10, AVX2): 10 vectors flat, 8 by
 // rows; its 4x4 planes (Wq = 6): 3 flat, 2 in halves.
 struct DirectSegment {
     int64_t lane, index, count;  // tile columns [lane, lane + count) -> the plane's outputs [index, index + count)
 };
-// how a tile loads its vectors: from one place (flat, or one row), from one
-// place each, or in halves
-enum class DirectLoads { consecutive, separate, halves };
+// how a tile loads its vectors: from one place (flat, one row, or rows of
+// halves), or from one place each
+enum class DirectLoads { consecutive, separate };
 struct DirectTile {
     int vectors = 0;
     DirectLoads loads = DirectLoads::consecutive;
-    int64_t low[direct_vectors] = {}, high[direct_vectors] = {};
+    int64_t low[direct_vectors] = {};
     int64_t first_segment = 0, segments = 0;
 };
 struct DirectTiling {
@@ -1182,7 +1243,7 @@ struct DirectTiling {
 DirectTiling direct_tiling(const DirectPass& d) {
     const int64_t wq = d.phase_w(), flat = d.flat(), per_row = (d.out_w + lanes - 1) / lanes;
     const int64_t flat_vectors = (flat + lanes - 1) / lanes, row_vectors = d.out_h * per_row;
-    const bool halves = 2 * d.out_w <= lanes && (d.out_h + 1) / 2 < std::min(flat_vectors, row_vectors);
+    const bool halves = d.paired;  // (then d.halves())
     const bool rows = !halves && row_vectors < flat_vectors;
     const int64_t vectors = halves ? (d.out_h + 1) / 2 : rows ? row_vectors : flat_vectors;
     DirectTiling tiling;
@@ -1202,11 +1263,11 @@ DirectTiling direct_tiling(const DirectPass& d) {
             else
                 tiling.segments.push_back({at, index, count}), ++tile.segments;
         };
-        if (halves) {  // rows 2i and 2i + 1 (a last odd row reads its own row twice)
-            const int64_t oh = 2 * i, second = std::min(oh + 1, d.out_h - 1);
-            tile.low[v] = oh * wq, tile.high[v] = second * wq;
+        if (halves) {  // rows 2i and 2i + 1 of Z (a last odd row's second half reads one row past, dropped)
+            const int64_t oh = 2 * i;
+            tile.low[v] = oh * PairedRows::half;
             segment(lane, oh * d.out_w, d.out_w);
-            if (second > oh) segment(lane + lanes / 2, second * d.out_w, d.out_w);
+            if (oh + 1 < d.out_h) segment(lane + PairedRows::half, (oh + 1) * d.out_w, d.out_w);
         } else if (rows) {
             const int64_t oh = i / per_row, ow = i % per_row * lanes;
             tile.low[v] = oh * wq + ow;
@@ -1221,23 +1282,20 @@ DirectTiling direct_tiling(const DirectPass& d) {
             }
         }
     }
-    for (DirectTile& tile : tiling.tiles) {
-        if (halves) tile.loads = DirectLoads::halves;
-        for (int v = 1; v < tile.vectors && !halves; ++v)
+    for (DirectTile& tile : tiling.tiles)
+        for (int v = 1; v < tile.vectors; ++v)
             if (tile.low[v] != tile.low[0] + v * lanes) tile.loads = DirectLoads::separate;
-    }
     return tiling;
 }
 
-// tile[r][lanes v + l] = sum_{c, t} weight(r, c, t) P_c[at_v + offset[t] + l] (at_v: the tile's
-// low[v], or high[v] for the second half of a vector of halves): R x V accumulators in
-// registers over all (c, t).
+// tile[r][lanes v + l] = sum_{c, t} weight(r, c, t) P_c[low[v] + offset[t] + l]:
+// R x V accumulators in registers over all (c, t).
 template <int64_t R, int V, DirectLoads Loads, typename Finish>
 [[gnu::noinline]] void direct_tile(float* __restrict tile, const float* in, const DirectTile& at, const float* weights,
                  const DirectPass& d, const int64_t* offset, const Finish& finish) {
     const int64_t plane = d.plane(), taps = d.taps();
-    const float *low[V], *high[V];  // one base pointer per vector, the same index for all of them
-    for (int v = 0; v < V; ++v) low[v] = in + at.low[v], high[v] = in + at.high[v];
+    const float* low[V];  // one base pointer per vector, the same index for all of them
+    for (int v = 0; v < V; ++v) low[v] = in + at.low[v];
     RegisterTile<V, R> sums;
     for (int64_t c = 0; c < d.channels; ++c) {
         const float* wc = weights + c * d.weight_channel;
@@ -1246,8 +1304,7 @@ template <int64_t R, int V, DirectLoads Loads, typename Finish>
             simd::vec x[V];
 #pragma GCC unroll 3
             for (int v = 0; v < V; ++v) {
-                if constexpr (Loads == DirectLoads::halves) x[v] = simd::load_halves(low[v] + k, high[v] + k);
-                else if constexpr (Loads == DirectLoads::separate) x[v] = simd::load(low[v] + k);
+                if constexpr (Loads == DirectLoads::separate) x[v] = simd::load(low[v] + k);
                 else x[v] = simd::load(low[0] + k + lanes * v);
                 simd::keep_in_register(x[v]);
             }
@@ -1442,9 +1499,9 @@ void direct_planes(float* y, const float* padded, const float* w, const float* b
                     direct_tile<Rows, V, Loads>(tile, in, at, weights, pass, offset.data(), finish);
                 };
                 using enum DirectLoads;
-                if (at.loads == halves) {  // 1 or 2 vectors
-                    if (at.vectors == 2) run.template operator()<direct_halves_rows, 2, halves>();
-                    else run.template operator()<direct_halves_rows, 1, halves>();
+                if (d.paired) {  // tiles of halves: 1 or 2 vectors
+                    if (at.vectors == 2) run.template operator()<direct_halves_rows, 2, consecutive>();
+                    else run.template operator()<direct_halves_rows, 1, consecutive>();
                 } else if (at.vectors == 3) {
                     if (at.loads == consecutive) run.template operator()<direct_rows, 3, consecutive>();
                     else run.template operator()<direct_rows, 3, separate>();
@@ -1486,14 +1543,21 @@ int64_t weight_chunk_images(const DirectPass& d) {
     return std::clamp<int64_t>(budget / per_image, 1, std::max<int64_t>(d.batch, 1));
 }
 
-// padded inputs, then the spare block of direct_planes or dy^T (direct_backward_weight)
+// The forward's and input gradient's pass: in PairedRows' layout for tiles of halves.
+DirectPass direct_tiles_pass(DirectPass d) {
+    d.paired = d.halves();
+    return d;
+}
+
+// padded inputs, then the spare block of direct_planes and the split slots
+// of pad_direct_inputs (paired planes), or dy^T (direct_backward_weight)
 int64_t direct_workspace_size(const Conv2dShape& s, Conv2dPass pass) {
-    if (pass == Conv2dPass::backward_input) {
-        const DirectPass d = direct_backward_input_pass(s);
-        return d.padded_inputs() + spare_weights(d);
+    if (pass != Conv2dPass::backward_weight) {
+        const DirectPass d = direct_tiles_pass(pass == Conv2dPass::forward ? direct_forward_pass(s)
+                                                                           : direct_backward_input_pass(s));
+        return d.padded_inputs() + spare_weights(d) + (d.paired ? max_threads() * d.phases().size() : 0);
     }
     DirectPass d = direct_forward_pass(s);
-    if (pass == Conv2dPass::forward) return d.padded_inputs() + spare_weights(d);
     d.batch = std::min(d.batch, weight_chunk_images(d));  // a chunk at a time
     // and room for a last block of input channels to read up to 3 planes past
     // the last channel (blocks of at most 4; what it sums there is dropped)
@@ -1502,22 +1566,24 @@ int64_t direct_workspace_size(const Conv2dShape& s, Conv2dPass pass) {
 
 void direct_forward(float* y, const float* x, const float* w, const float* b, const Conv2dShape& s, float* workspace,
                     const math::BatchNormEpilogue<float>& epilogue) {
-    const DirectPass d = direct_forward_pass(s);
+    const DirectPass d = direct_tiles_pass(direct_forward_pass(s));
     float* padded = workspace;
+    float* spare = padded + d.padded_inputs();
 #pragma omp parallel num_threads(max_threads()) if (direct_parallel(d))
     {
-        pad_direct_inputs(padded, x, d);
-        direct_planes(y, padded, w, b, d, false, padded + d.padded_inputs(), epilogue);
+        pad_direct_inputs(padded, x, d, spare + spare_weights(d));
+        direct_planes(y, padded, w, b, d, false, spare, epilogue);
     }
 }
 
 void direct_backward_input(float* dx, const float* dy, const float* w, const Conv2dShape& s, float* workspace) {
-    const DirectPass d = direct_backward_input_pass(s);
+    const DirectPass d = direct_tiles_pass(direct_backward_input_pass(s));
     float* padded = workspace;
+    float* spare = padded + d.padded_inputs();
 #pragma omp parallel num_threads(max_threads()) if (direct_parallel(d))
     {
-        pad_direct_inputs(padded, dy, d);
-        direct_planes(dx, padded, w, nullptr, d, true, padded + d.padded_inputs(), {});
+        pad_direct_inputs(padded, dy, d, spare + spare_weights(d));
+        direct_planes(dx, padded, w, nullptr, d, true, spare, {});
     }
 }
 

@@ -41,20 +41,6 @@ inline vec load(const float* p) {
     return v;
 }
 inline void store(float* p, vec v) { std::memcpy(p, &v, sizeof v); }
-// the first lanes / 2 floats from low, the next lanes / 2 from high
-inline vec load_halves(const float* low, const float* high) {
-#if defined(__AVX512F__)
-    return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(_mm256_loadu_ps(low))),
-                                               _mm256_castps_pd(_mm256_loadu_ps(high)), 1));
-#elif defined(__AVX2__) && defined(__FMA__)
-    return _mm256_loadu2_m128(high, low);
-#else
-    vec v;
-    std::memcpy(&v, low, sizeof v / 2);
-    std::memcpy(reinterpret_cast<char*>(&v) + sizeof v / 2, high, sizeof v / 2);
-    return v;
-#endif
-}
 // v stays in a register: GCC otherwise folds a vector used by several FMAs
 // into each of them as a memory operand, one load per FMA, and a tile's
 // loads then outnumber what the load ports issue per FMA.

@@ -870,20 +870,19 @@ struct AcrossChannels {
                 offset.push_back((i * s.dilation_h * padded_w + j * s.dilation_w) * lanes);
     }
     int64_t interleaved() const { return padded_h * padded_w * lanes; }           // I or dI
-    int64_t slot() const { return interleaved() + out_plane * lanes + lanes * std::max(pitch, taps); }
-    // The calling thread's slot of the workspace: I (or dI), then O (or dO), then the planes (or dw's sums)
+    int64_t slot() const { return interleaved() + out_plane * lanes + lanes * std::max(pitch, taps) + (taps + 1) * lanes; }
+    // The calling thread's slot of the workspace: I (or dI), then O (or dO),
+    // then the planes (or dw's sums), then the block's weight vectors
     struct Slot {
         float* interleaved;
         float* positions;
         float* planes;
+        float* weights;
     };
     Slot slot_of(float* workspace) const {
         float* first = workspace + omp_thread() * slot();
-        return {first, first + interleaved(), first + interleaved() + out_plane * lanes};
-    }
-    // block `block`'s part of weights_across_channels' vector
-    const float* block_weights(const std::vector<float>& weight, int64_t block) const {
-        return &weight[size_t(block * (taps + 1) * lanes)];
+        float* planes = first + interleaved() + out_plane * lanes;
+        return {first, first + interleaved(), planes, planes + lanes * std::max(pitch, taps)};
     }
     int64_t at(const Conv2dShape& s, int64_t oh, int64_t ow) const {
         return (oh * s.stride_h * padded_w + ow * s.stride_w) * lanes;
@@ -903,16 +902,15 @@ void interleave_planes(float* interleaved, const float* x, int64_t count, const 
     zero_row(interleaved + (s.pad_h + s.height) * row, (a.padded_h - s.pad_h - s.height) * row);
 }
 
-// Each block's weight vectors, [(block taps + t) lanes + k] = w[c0 + k, t],
-// then its bias vector (b may be null; zeros past the last channel).
-std::vector<float> weights_across_channels(const float* w, const float* b, const Conv2dShape& s, const AcrossChannels& a) {
-    std::vector<float> weight(size_t(a.blocks * (a.taps + 1) * lanes), 0.0f);
-    for (int64_t c = 0; c < s.in_channels; ++c) {
-        float* block = &weight[size_t(c / lanes * (a.taps + 1) * lanes + c % lanes)];
-        for (int64_t t = 0; t < a.taps; ++t) block[t * lanes] = w[c * a.taps + t];
-        block[a.taps * lanes] = b ? b[c] : 0.0f;
+// Block c0's weight vectors, to[t lanes + k] = w[c0 + k, t], then its bias
+// vector (b may be null; zeros past the last channel).
+float* weights_across_channels(float* to, const float* w, const float* b, int64_t c0, int64_t count, int64_t taps) {
+    std::fill(to, to + (taps + 1) * lanes, 0.0f);
+    for (int64_t k = 0; k < count; ++k) {
+        for (int64_t t = 0; t < taps; ++t) to[t * lanes + k] = w[(c0 + k) * taps + t];
+        to[taps * lanes + k] = b ? b[c0 + k] : 0.0f;
     }
-    return weight;
+    return to;
 }
 
 // A block's weight vectors (weights_across_channels' layout): held in
@@ -933,9 +931,9 @@ struct TapWeights {
 
 // The three passes' loops over output positions, for Taps taps known when
 // compiled (a 3x3 kernel's nine vectors stay in registers) or, Taps = 0, a.taps.
-template <int Taps>
+template <int Taps, typename Finish>
 void forward_across_channels(float* __restrict out, const float* __restrict interleaved, const float* weight,
-                             const Conv2dShape& s, const AcrossChannels& a) {
+                             const Conv2dShape& s, const AcrossChannels& a, const Finish& finish) {
     const int64_t taps = Taps > 0 ? Taps : a.taps;
     const TapWeights<Taps> w(weight);
     const simd::vec bias = simd::load(weight + taps * lanes);
@@ -944,7 +942,7 @@ void forward_across_channels(float* __restrict out, const float* __restrict inte
             const float* in = interleaved + a.at(s, oh, ow);
             simd::vec sum = bias;
             for (int64_t t = 0; t < taps; ++t) sum = simd::fma(w[t], simd::load(in + a.offset[t]), sum);
-            simd::store(out + (oh * s.out_w + ow) * lanes, sum);
+            simd::store(out + (oh * s.out_w + ow) * lanes, finish(sum));
         }
 }
 template <int Taps>
@@ -989,39 +987,42 @@ bool parallel_across_channels(const Conv2dShape& s) {
     return s.batch * s.out_channels * s.out_h * s.out_w * s.kernel_h * s.kernel_w >= parallel_depthwise_macs;
 }
 
-// The epilogue on O [positions][lanes] of channels c0 .. c0 + count - 1, in
-// place: lane k has channel c0 + k's scale and shift (O is in L1, and the
-// planes are then written once, by from_lanes).
-void epilogue_across_channels(float* O, int64_t c0, int64_t count, int64_t positions,
-                              const math::BatchNormEpilogue<float>& e) {
-    alignas(64) float scale[lanes] = {}, shift[lanes] = {};
-    for (int64_t k = 0; k < count; ++k) {
-        const math::BatchNormAffine<float> affine = math::batch_norm_affine(e.mean, e.rstd, e.weight, e.bias, c0 + k);
-        scale[k] = affine.scale, shift[k] = affine.shift;
+// The epilogue in lanes: act(v scale_k + shift_k) with lane k channel
+// c0 + k's scale and shift (batch_norm's formula on vectors, as the
+// forward stores each position of O; none without an epilogue).
+template <math::BatchNormActivation A>
+struct LanesFinish {
+    bool epilogue;
+    simd::vec scale, shift;
+    LanesFinish(const math::BatchNormEpilogue<float>& e, int64_t c0, int64_t count) : epilogue(bool(e)) {
+        alignas(64) float scales[lanes] = {}, shifts[lanes] = {};
+        for (int64_t k = 0; k < count && epilogue; ++k) {
+            const math::BatchNormAffine<float> affine = math::batch_norm_affine(e.mean, e.rstd, e.weight, e.bias, c0 + k);
+            scales[k] = affine.scale, shifts[k] = affine.shift;
+        }
+        scale = simd::load(scales), shift = simd::load(shifts);
     }
-    with_activation(e.activation, [&](auto activation) {
-        for (int64_t p = 0; p < positions; ++p)
-            for (int64_t k = 0; k < lanes; ++k)
-                O[p * lanes + k] = math::batch_norm_activate(activation.value, O[p * lanes + k] * scale[k] + shift[k]);
-    });
-}
+    simd::vec operator()(simd::vec v) const { return epilogue ? math::batch_norm_activate(A, v * scale + shift) : v; }
+};
 
 // One task per (image, block of channels).
 void depthwise_across_channels_forward(float* y, const float* x, const float* w, const float* b,
                                        const Conv2dShape& s, float* workspace,
                                        const math::BatchNormEpilogue<float>& epilogue) {
     const AcrossChannels a(s);
-    const std::vector<float> weight = weights_across_channels(w, b, s, a);
 #pragma omp parallel for num_threads(max_threads()) schedule(static) if (parallel_across_channels(s))
     for (int64_t task = 0; task < s.batch * a.blocks; ++task) {
         const int64_t n = task / a.blocks, block = task % a.blocks, c0 = block * lanes;
         const int64_t count = std::min(lanes, s.in_channels - c0);
-        const AcrossChannels::Slot slot = a.slot_of(workspace);  // I, O
+        const AcrossChannels::Slot slot = a.slot_of(workspace);  // I, O, the weights
+        const float* weight = weights_across_channels(slot.weights, w, b, c0, count, a.taps);
         interleave_planes(slot.interleaved, x + (n * s.in_channels + c0) * a.in_plane, count, s, a);
-        with_taps(a.taps, [&](auto taps) {
-            forward_across_channels<decltype(taps)::value>(slot.positions, slot.interleaved, a.block_weights(weight, block), s, a);
+        with_activation(epilogue.activation, [&](auto activation) {
+            const LanesFinish<activation.value> finish(epilogue, c0, count);
+            with_taps(a.taps, [&](auto taps) {
+                forward_across_channels<taps.value>(slot.positions, slot.interleaved, weight, s, a, finish);
+            });
         });
-        if (epilogue) epilogue_across_channels(slot.positions, c0, count, a.out_plane, epilogue);
         from_lanes(y + (n * s.out_channels + c0) * a.out_plane, a.out_plane, slot.positions, count, a.out_plane);
     }
 }
@@ -1030,16 +1031,16 @@ void depthwise_across_channels_forward(float* y, const float* x, const float* w,
 void depthwise_across_channels_backward_input(float* dx, const float* dy, const float* w, const Conv2dShape& s,
                                               float* workspace) {
     const AcrossChannels a(s);
-    const std::vector<float> weight = weights_across_channels(w, nullptr, s, a);
 #pragma omp parallel for num_threads(max_threads()) schedule(static) if (parallel_across_channels(s))
     for (int64_t task = 0; task < s.batch * a.blocks; ++task) {
         const int64_t n = task / a.blocks, block = task % a.blocks, c0 = block * lanes;
         const int64_t count = std::min(lanes, s.in_channels - c0);
-        const AcrossChannels::Slot slot = a.slot_of(workspace);  // dI, dO, the planes
+        const AcrossChannels::Slot slot = a.slot_of(workspace);  // dI, dO, the planes, the weights
+        const float* weight = weights_across_channels(slot.weights, w, nullptr, c0, count, a.taps);
         zero_row(slot.interleaved, a.interleaved());
         to_lanes(slot.positions, dy + (n * s.out_channels + c0) * a.out_plane, count, a.out_plane, a.out_plane);
         with_taps(a.taps, [&](auto taps) {
-            input_gradient_across_channels<decltype(taps)::value>(slot.interleaved, slot.positions, a.block_weights(weight, block), s, a);
+            input_gradient_across_channels<decltype(taps)::value>(slot.interleaved, slot.positions, weight, s, a);
         });
         for (int64_t h = 0; h < s.height; ++h)  // the rows of dI inside the padding
             from_lanes(slot.planes + h * s.width, a.pitch,

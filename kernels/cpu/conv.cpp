@@ -1204,10 +1204,16 @@ struct RegisterTile {
     // out[r pitch + lanes v + l] = finish(r, acc[r][v])[l]
     template <typename Finish = KeepValues>
     void store(float* out, int64_t pitch, const Finish& finish = {}) const {
+        constexpr int64_t columns[3] = {0, lanes, 2 * lanes};
+        store_at(out, pitch, columns, finish);
+    }
+    // out[r pitch + column[v] + l] = finish(r, acc[r][v])[l]
+    template <typename Finish>
+    void store_at(float* out, int64_t pitch, const int64_t* column, const Finish& finish) const {
 #pragma GCC unroll 12
         for (int r = 0; r < int(R); ++r)
 #pragma GCC unroll 3
-            for (int v = 0; v < V; ++v) simd::store(out + r * pitch + lanes * v, finish(r, acc[r][v]));
+            for (int v = 0; v < V; ++v) simd::store(out + r * pitch + column[v], finish(r, acc[r][v]));
     }
 };
 
@@ -1234,6 +1240,8 @@ struct DirectTile {
     DirectLoads loads = DirectLoads::consecutive;
     int64_t low[direct_vectors] = {};
     int64_t first_segment = 0, segments = 0;
+    bool whole = false;                    // every vector lands whole in the output plane,
+    int64_t output[direct_vectors] = {};  // vector v at output[v]
 };
 struct DirectTiling {
     int64_t rows = direct_rows;  // output channels per tile: direct_halves_rows for halves
@@ -1283,17 +1291,30 @@ DirectTiling direct_tiling(const DirectPass& d) {
             }
         }
     }
-    for (DirectTile& tile : tiling.tiles)
+    for (DirectTile& tile : tiling.tiles) {
         for (int v = 1; v < tile.vectors; ++v)
             if (tile.low[v] != tile.low[0] + v * lanes) tile.loads = DirectLoads::separate;
+        tile.whole = true;  // segments that start and end at vector boundaries and cover every vector
+        int64_t covered = 0;
+        for (int64_t k = tile.first_segment; k < tile.first_segment + tile.segments; ++k) {
+            const DirectSegment& segment = tiling.segments[size_t(k)];
+            tile.whole = tile.whole && segment.lane % lanes == 0 && segment.count % lanes == 0;
+            for (int64_t l = 0; l < segment.count && tile.whole; l += lanes)
+                tile.output[(segment.lane + l) / lanes] = segment.index + l;
+            covered += segment.count;
+        }
+        tile.whole = tile.whole && covered == tile.vectors * lanes;
+    }
     return tiling;
 }
 
-// tile[r][lanes v + l] = sum_{c, t} weight(r, c, t) P_c[low[v] + offset[t] + l]:
-// R x V accumulators in registers over all (c, t).
+// out[r pitch + column[v] + l] = sum_{c, t} weight(r, c, t) P_c[low[v] + offset[t] + l]:
+// R x V accumulators in registers over all (c, t), stored into the tile
+// buffer or, when each vector lands whole in the output plane, there.
 template <int64_t R, int V, DirectLoads Loads, typename Finish>
-[[gnu::noinline]] void direct_tile(float* __restrict tile, const float* in, const DirectTile& at, const float* weights,
-                 const DirectPass& d, const int64_t* offset, const Finish& finish) {
+[[gnu::noinline]] void direct_tile(float* __restrict out, int64_t pitch, const int64_t* column, const float* in,
+                                   const DirectTile& at, const float* weights, const DirectPass& d, const int64_t* offset,
+                                   const Finish& finish) {
     const int64_t plane = d.plane(), taps = d.taps();
     const float* low[V];  // one base pointer per vector, the same index for all of them
     for (int v = 0; v < V; ++v) low[v] = in + at.low[v];
@@ -1312,7 +1333,7 @@ template <int64_t R, int V, DirectLoads Loads, typename Finish>
             sums.multiply(x, wc + t * d.weight_tap, d.weight_row);
         }
     }
-    sums.store(tile, direct_width, finish);
+    sums.store_at(out, pitch, column, finish);
 }
 
 // out[r pitch + q] = sum_{c < depth} a[r lda + c] b[c ldb + q] for r < R and
@@ -1495,9 +1516,13 @@ void direct_planes(float* y, const float* padded, const float* w, const float* b
             float* out = y + (n * d.outputs + o0) * out_plane;
             const auto finish = finish_of(o0, rows);
             alignas(64) float tile[direct_halves_rows * direct_width];
+            constexpr int64_t tile_columns[3] = {0, lanes, 2 * lanes};
             for (const DirectTile& at : tiling.tiles) {
+                // straight into y when the tile's vectors land whole there (a full block, not accumulating)
+                const bool into_y = at.whole && rows == R && !accumulate;
                 auto run = [&]<int64_t Rows, int V, DirectLoads Loads>() {
-                    direct_tile<Rows, V, Loads>(tile, in, at, weights, pass, offset.data(), finish);
+                    if (into_y) direct_tile<Rows, V, Loads>(out, out_plane, at.output, in, at, weights, pass, offset.data(), finish);
+                    else direct_tile<Rows, V, Loads>(tile, direct_width, tile_columns, in, at, weights, pass, offset.data(), finish);
                 };
                 using enum DirectLoads;
                 if (d.paired) {  // tiles of halves: 1 or 2 vectors
@@ -1512,7 +1537,7 @@ void direct_planes(float* y, const float* padded, const float* w, const float* b
                 } else {
                     run.template operator()<direct_rows, 1, consecutive>();
                 }
-                for (int64_t k = at.first_segment; k < at.first_segment + at.segments; ++k) {
+                for (int64_t k = at.first_segment; k < at.first_segment + at.segments && !into_y; ++k) {
                     const auto [lane, index, count] = tiling.segments[size_t(k)];
                     for (int64_t r = 0; r < rows; ++r) {
                         const float* from = tile + r * direct_width + lane;

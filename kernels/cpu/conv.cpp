@@ -1710,18 +1710,20 @@ bool winograd_applies(const Conv2dShape& s, Conv2dPass pass) {
         case ConvDirectPolicy::gemm: return false;
         case ConvDirectPolicy::automatic: break;
     }
-    // Where it measured faster (docs/benchmarks.md, rounds 6 and 8): at
+    // Where it measured faster (docs/benchmarks.md, rounds 6, 8 and 9): at
     // least 64 channels in and out and at least 64 output tiles in the batch
     // (with fewer, transforming the C_in C_out kernels costs what it saves);
-    // with 32-63 channels only from 2048 tiles on (resnet18's 32-channel
-    // 32x32 layer at batch 32: forward 7.9 -> 6.6 ms, input gradient 8.0 ->
-    // 6.7; level at 2048 tiles, the direct kernel 10 % faster at batch 1);
-    // and at most 1024 x 1024 channels (the transformed kernels, 16 C_in
-    // C_out floats, then stay under 64 MiB of workspace).
-    const int64_t tiles = s.batch * ((s.out_h + 1) / 2) * ((s.out_w + 1) / 2);
+    // with 32-63 channels from 2048 tiles on (resnet18's 32-channel 32x32
+    // layer at batch 32: forward 7.9 -> 6.6 ms, input gradient 8.0 -> 6.7)
+    // or from 256 tiles per image (that layer at batch 1 to 8: 0.77-1.0 of
+    // the direct kernel's time, level in the machine's fast minutes; with 16
+    // or 64 tiles per image, 8x8 and 16x16 planes, 1.0-1.4); and at most
+    // 1024 x 1024 channels (the transformed kernels, 16 C_in C_out floats,
+    // then stay under 64 MiB of workspace).
+    const int64_t per_image = ((s.out_h + 1) / 2) * ((s.out_w + 1) / 2), tiles = s.batch * per_image;
     const int64_t channels = std::min(s.in_channels, s.out_channels);
     return s.in_channels * s.out_channels <= 1024 * 1024 &&
-           ((channels >= 64 && tiles >= 64) || (channels >= 32 && tiles >= 2048));
+           ((channels >= 64 && tiles >= 64) || (channels >= 32 && (tiles >= 2048 || per_image >= 256)));
 }
 
 struct Winograd {

@@ -203,10 +203,14 @@ DType Tensor::dtype() const { return checked(impl_).dtype; }
 Device Tensor::device() const { return checked(impl_).device; }
 const std::shared_ptr<Storage>& Tensor::storage() const { return checked(impl_).storage; }
 
-bool Tensor::is_contiguous() const {
-    const Shape expected = contiguous_strides(shape());
-    for (size_t d = 0; d < expected.size(); ++d)
-        if (shape()[d] != 1 && strides()[d] != expected[d]) return false;
+bool Tensor::is_contiguous() const {  // contiguous_strides, compared as they are computed (no allocation)
+    const Shape& shape = this->shape();
+    const Shape& strides = this->strides();
+    int64_t expected = 1;
+    for (size_t d = shape.size(); d-- > 0;) {
+        if (shape[d] != 1 && strides[d] != expected) return false;
+        expected *= std::max<int64_t>(shape[d], 1);
+    }
     return true;
 }
 

@@ -237,20 +237,22 @@ Tensor conv2d_batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bi
         }
         return z;
     }
-    const Tensor x_data = x.detach().contiguous(), weight_data = weight.detach().contiguous();
-    const Tensor bias_data = bias.defined() ? bias.detach().contiguous() : Tensor();
-    const Tensor gamma = bn_weight.defined() ? bn_weight.detach().contiguous() : Tensor();
-    const Tensor beta = bn_bias.defined() ? bn_bias.detach().contiguous() : Tensor();
-    const Tensor mean_data = running_mean.detach().contiguous(), var_data = running_var.detach().contiguous();
-    Tensor mean = Tensor::empty({s.out_channels}, x.dtype(), x.device());
-    Tensor rstd = Tensor::empty({s.out_channels}, x.dtype(), x.device());
+    // no graph is recorded here, so the tensors are read as they are (no detached copies of their handles)
+    const Tensor x_data = x.contiguous(), weight_data = weight.contiguous();
+    const Tensor bias_data = bias.defined() ? bias.contiguous() : Tensor();
+    const Tensor gamma = bn_weight.defined() ? bn_weight.contiguous() : Tensor();
+    const Tensor beta = bn_bias.defined() ? bn_bias.contiguous() : Tensor();
+    const Tensor mean_data = running_mean.contiguous(), var_data = running_var.contiguous();
+    const Tensor statistics = Tensor::empty({2, s.out_channels}, x.dtype(), x.device());  // mean, then rstd
     Tensor y = Tensor::empty({s.batch, s.out_channels, s.out_h, s.out_w}, x.dtype(), x.device());
     dispatch_floating(x.dtype(), op, [&]<typename T>() {
         // mean and rstd as batch_norm's eval forward computes them, so the epilogue gives its bits
-        KILN_ON_BACKEND(x.device(), batch_norm_running_statistics, mean.data<T>(), rstd.data<T>(),
-                        mean_data.data<T>(), var_data.data<T>(), s.out_channels, eps);
-        const math::BatchNormEpilogue<T> epilogue{mean.data<T>(), rstd.data<T>(), data_or_null<T>(gamma),
-                                                  data_or_null<T>(beta), activation};
+        T* mean = statistics.data<T>();
+        T* rstd = mean + s.out_channels;
+        KILN_ON_BACKEND(x.device(), batch_norm_running_statistics, mean, rstd, mean_data.data<T>(),
+                        var_data.data<T>(), s.out_channels, eps);
+        const math::BatchNormEpilogue<T> epilogue{mean, rstd, data_or_null<T>(gamma), data_or_null<T>(beta),
+                                                  activation};
         run_forward<T>(y, x_data, weight_data, bias_data, s, epilogue);
     });
     return y;

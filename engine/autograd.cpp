@@ -19,7 +19,7 @@ bool grad_mode_enabled() { return grad_mode; }
 NoGradGuard::NoGradGuard() : previous_(grad_mode) { grad_mode = false; }
 NoGradGuard::~NoGradGuard() { grad_mode = previous_; }
 
-bool needs_grad(const std::vector<Tensor>& inputs) {
+bool needs_grad(std::span<const Tensor> inputs) {
     if (!grad_mode) return false;
     for (const Tensor& t : inputs)
         if (t.defined() && t.requires_grad()) return true;

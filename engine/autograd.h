@@ -7,7 +7,9 @@
 // backward() orders the graph with an explicit stack (deep nets cannot
 // overflow it), walks it from the output back, and leaves' AccumulateGrad
 // nodes *add* into .grad.
+#include <initializer_list>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -61,7 +63,8 @@ private:
 };
 
 // True when grad mode is on and any input requires grad: the op must record a node.
-bool needs_grad(const std::vector<Tensor>& inputs);
+bool needs_grad(std::span<const Tensor> inputs);
+inline bool needs_grad(std::initializer_list<Tensor> inputs) { return needs_grad(std::span(inputs.begin(), inputs.size())); }
 
 // Records `node` as the creator of `output`: links the node to the inputs'
 // nodes and marks output as requiring grad. Called by every differentiable op

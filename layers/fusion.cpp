@@ -54,13 +54,14 @@ Tensor conv_batch_norm_then(Conv2d& conv, BatchNorm2d& bn, Module* next, const T
     const FusedActivation act = !activation                      ? FusedActivation::none
                                 : dynamic_cast<const ReLU6*>(next) ? FusedActivation::relu6
                                                                    : FusedActivation::relu;
-    std::vector<Module*> modules{&conv, &bn};
-    if (activation) modules.push_back(next);
-    const Tensor out = Module::call_fused(modules, x, [&] {
+    Module* const modules[] = {&conv, &bn, next};
+    const auto fused = [&] {
         return conv2d_batch_norm(x, conv.weight, conv.bias,
                                  {conv.config.stride, conv.config.padding, conv.config.dilation, conv.config.groups},
                                  bn.weight, bn.bias, bn.running_mean, bn.running_var, bn.config.eps, act);
-    });
+    };
+    // (one reference captured: std::function keeps it without a heap allocation)
+    const Tensor out = Module::call_fused(std::span(modules, activation ? 3 : 2), x, [&fused] { return fused(); });
     return next && !activation ? (*next)(out) : out;
 }
 

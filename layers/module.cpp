@@ -61,10 +61,11 @@ Tensor Module::operator()(const Tensor& x) {
 }
 
 Tensor Module::call_fused(Module& first, Module& second, const Tensor& x, const std::function<Tensor()>& fused) {
-    return call_fused(std::vector<Module*>{&first, &second}, x, fused);
+    Module* const modules[] = {&first, &second};
+    return call_fused(modules, x, fused);
 }
 
-Tensor Module::call_fused(const std::vector<Module*>& modules, const Tensor& x, const std::function<Tensor()>& fused) {
+Tensor Module::call_fused(std::span<Module* const> modules, const Tensor& x, const std::function<Tensor()>& fused) {
     const Tensor out = call_named(*modules.front(), fused);
     if (active_trace) {
         active_trace->records_.push_back({modules.front(), x.defined() ? x.shape() : Shape{}, out.shape()});

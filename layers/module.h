@@ -19,6 +19,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -59,8 +60,7 @@ public:
     // conv2d_batch_norm op at inference): an error names the first, a trace
     // records the first with x's shape in and the output's out, the others
     // with the output's shape (the modules after the first keep the shape).
-    static Tensor call_fused(const std::vector<Module*>& modules, const Tensor& x,
-                             const std::function<Tensor()>& fused);
+    static Tensor call_fused(std::span<Module* const> modules, const Tensor& x, const std::function<Tensor()>& fused);
 
     // "Conv2d", "BatchNorm2d", "ResNet"
     const std::string& type_name() const { return type_name_; }

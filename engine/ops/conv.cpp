@@ -221,13 +221,12 @@ Tensor conv2d_batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bi
         if (optional && !t.defined()) continue;
         check_floating(op, arg, t, Devices::all);
         check_same_kind(op, arg, t, "input", x);
-        KILN_CHECK(t.shape() == Shape{s.out_channels}, op, ": ", arg, " must be [C_out] = [", s.out_channels,
+        KILN_CHECK(t.dim() == 1 && t.size(0) == s.out_channels, op, ": ", arg, " must be [C_out] = [", s.out_channels,
                    "], got ", shape_str(t.shape()));
     }
     KILN_CHECK(eps >= 0, op, ": eps must be non-negative, got ", eps);
 
-    std::vector<Tensor> inputs{x, weight, bias, bn_weight, bn_bias};
-    if (needs_grad(inputs)) {  // training-capable path: the differentiable ops, one after the other
+    if (needs_grad({x, weight, bias, bn_weight, bn_bias})) {  // training-capable path: the differentiable ops, one after the other
         const Tensor z = batch_norm(conv2d(x, weight, bias, options), bn_weight, bn_bias, running_mean, running_var,
                                     false, 0.0, eps);
         switch (activation) {

@@ -448,8 +448,8 @@ struct Phases {
 // so that what a vector reads for output rows oh and oh + 1 at tap (h, w),
 // rows u = oh + h / s_h and u + 1 of Z_{ab, w / s_w}, is one contiguous
 // vector. (From P_ab itself it was two half loads and a shuffle: resnet18's
-// 4x4 layers at batch 1 ran 15 % slower.) Z_{ab,j'} is phase ab's group
-// shifts() ab + j' of Hq rows.
+// 4x4 layers at batch 1 ran 15 % slower.) Z_{ab,j'} is group
+// (a s_w + b) J + j' of a plane's groups of Hq rows.
 struct PairedRows {
     Phases phases;
     int64_t shifts;  // J: the column offsets j' = 0 .. J - 1

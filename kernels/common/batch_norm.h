@@ -66,6 +66,14 @@ KILN_HD T batch_norm_activate(BatchNormActivation activation, T v) {
     return v;
 }
 
+// y = act(x scale + shift): the eval batch norm's output from one value and
+// its channel's affine (batch_norm_affine), with the activation fused; T is a
+// scalar, or a SIMD vector of values on cpu (the convolutions' register tiles).
+template <typename T>
+KILN_HD T batch_norm_output(BatchNormActivation activation, T x, T scale, T shift) {
+    return batch_norm_activate(activation, x * scale + shift);
+}
+
 // dz = dy act'(.): the gradient at the normalised value, from dy and the
 // forward's output y (relu: y > 0 exactly where its input was > 0; relu6:
 // 0 < y < 6 exactly where 0 < input < 6); without an activation y is unused

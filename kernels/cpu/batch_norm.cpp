@@ -60,7 +60,7 @@ void forward_planes(T* y, const T* x, const T* mean, const T* rstd, const T* wei
     for (int64_t plane = 0; plane < N * C; ++plane) {
         const math::BatchNormAffine<T> affine = math::batch_norm_affine(mean, rstd, weight, bias, plane % C);
         for (int64_t s = 0; s < S; ++s)
-            y[plane * S + s] = math::batch_norm_activate(A, x[plane * S + s] * affine.scale + affine.shift);
+            y[plane * S + s] = math::batch_norm_output(A, x[plane * S + s], affine.scale, affine.shift);
     }
 }
 

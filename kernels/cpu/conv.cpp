@@ -201,7 +201,7 @@ const T* output_columns(T* gathered, const T* dy, int64_t n0, int64_t count, int
 // span is a plain vector loop.
 template <math::BatchNormActivation A, typename T>
 void epilogue_span(T* to, const T* from, int64_t count, const math::BatchNormAffine<T>& affine) {
-    for (int64_t l = 0; l < count; ++l) to[l] = math::batch_norm_activate(A, from[l] * affine.scale + affine.shift);
+    for (int64_t l = 0; l < count; ++l) to[l] = math::batch_norm_output(A, from[l], affine.scale, affine.shift);
 }
 
 // Calls fn(std::integral_constant<BatchNormActivation, a>) for the run-time activation.
@@ -1002,7 +1002,7 @@ struct LanesFinish {
         }
         scale = simd::load(scales), shift = simd::load(shifts);
     }
-    simd::vec operator()(simd::vec v) const { return epilogue ? math::batch_norm_activate(A, v * scale + shift) : v; }
+    simd::vec operator()(simd::vec v) const { return epilogue ? math::batch_norm_output(A, v, scale, shift) : v; }
 };
 
 // One task per (image, block of channels).
@@ -1175,7 +1175,7 @@ struct RowsFinish {
     }
     simd::vec operator()(int64_t r, simd::vec v) const {
         if (bias) v = v + add[r];
-        if (epilogue) v = math::batch_norm_activate(A, v * scale[r] + shift[r]);
+        if (epilogue) v = math::batch_norm_output(A, v, scale[r], shift[r]);
         return v;
     }
 };

@@ -68,7 +68,7 @@ __global__ void forward_kernel(T* y, const T* x, const T* mean, const T* rstd, c
     const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
     if (i >= count) return;
     const math::BatchNormAffine<T> affine = math::batch_norm_affine(mean, rstd, weight, bias, i / S % C);
-    y[i] = math::batch_norm_activate(activation, x[i] * affine.scale + affine.shift);
+    y[i] = math::batch_norm_output(activation, x[i], affine.scale, affine.shift);
 }
 
 // dy at element i taken back through the activation (y is read only with one).

@@ -71,7 +71,7 @@ __global__ void epilogue_kernel(T* y, math::BatchNormEpilogue<T> e, int64_t out_
     if (i >= count) return;
     const math::BatchNormAffine<T> affine =
         math::batch_norm_affine(e.mean, e.rstd, e.weight, e.bias, i / out_plane % out_channels);
-    y[i] = math::batch_norm_activate(e.activation, y[i] * affine.scale + affine.shift);
+    y[i] = math::batch_norm_output(e.activation, y[i], affine.scale, affine.shift);
 }
 
 template <typename T>

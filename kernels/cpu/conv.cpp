@@ -1503,26 +1503,26 @@ void direct_planes(float* y, const float* padded, const float* w, const float* b
                         o < d.outputs ? w[d.weight_first + o * d.weight_row + c * d.weight_channel + t * d.weight_tap]
                                       : 0.0f;
                 }
-    // the tasks, with finish_of(o0, rows) what each tile's rows get on their way out
-    const auto run_tasks = [&](const auto& finish_of) {
-        const int64_t tasks = d.batch * blocks;
+    const int64_t* tap_offset = offset.data();
+    const int64_t tasks = d.batch * blocks;
 #pragma omp for schedule(static)
-        for (int64_t task = 0; task < tasks; ++task) {
-            const int64_t n = task / blocks, block = task % blocks;
-            const int64_t o0 = block * R, rows = std::min(R, d.outputs - o0);
-            const DirectPass& pass = block < full ? d : spare_pass;
-            const float* weights = block < full ? w + d.weight_first + o0 * d.weight_row : spare;
-            const float* in = padded + n * d.channels * d.plane();
-            float* out = y + (n * d.outputs + o0) * out_plane;
-            const auto finish = finish_of(o0, rows);
+    for (int64_t task = 0; task < tasks; ++task) {
+        const int64_t n = task / blocks, block = task % blocks;
+        const int64_t o0 = block * R, rows = std::min(R, d.outputs - o0);
+        const DirectPass& pass = block < full ? d : spare_pass;
+        const float* weights = block < full ? w + d.weight_first + o0 * d.weight_row : spare;
+        const float* in = padded + n * d.channels * d.plane();
+        float* out = y + (n * d.outputs + o0) * out_plane;
+        // the block's tiles, `finish` what their rows get on their way out
+        const auto tiles = [&](const auto& finish) {
             alignas(64) float tile[direct_halves_rows * direct_width];
             constexpr int64_t tile_columns[3] = {0, lanes, 2 * lanes};
             for (const DirectTile& at : tiling.tiles) {
                 // straight into y when the tile's vectors land whole there (a full block, not accumulating)
                 const bool into_y = at.whole && rows == R && !accumulate;
                 auto run = [&]<int64_t Rows, int V, DirectLoads Loads>() {
-                    if (into_y) direct_tile<Rows, V, Loads>(out, out_plane, at.output, in, at, weights, pass, offset.data(), finish);
-                    else direct_tile<Rows, V, Loads>(tile, direct_width, tile_columns, in, at, weights, pass, offset.data(), finish);
+                    if (into_y) direct_tile<Rows, V, Loads>(out, out_plane, at.output, in, at, weights, pass, tap_offset, finish);
+                    else direct_tile<Rows, V, Loads>(tile, direct_width, tile_columns, in, at, weights, pass, tap_offset, finish);
                 };
                 using enum DirectLoads;
                 if (d.paired) {  // tiles of halves: 1 or 2 vectors
@@ -1549,12 +1549,15 @@ void direct_planes(float* y, const float* padded, const float* w, const float* b
                     }
                 }
             }
+        };
+        if (accumulate) {
+            tiles(KeepValues{});
+        } else {
+            with_activation(epilogue.activation, [&](auto activation) {
+                tiles(RowsFinish<activation.value>(bias, epilogue, o0, rows));
+            });
         }
-    };
-    if (accumulate) return run_tasks([](int64_t, int64_t) { return KeepValues{}; });
-    with_activation(epilogue.activation, [&](auto activation) {
-        run_tasks([&](int64_t o0, int64_t rows) { return RowsFinish<activation.value>(bias, epilogue, o0, rows); });
-    });
+    }
 }
 
 // The spare block of direct_planes: R rows of channels x taps weights.

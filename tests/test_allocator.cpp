@@ -47,7 +47,7 @@ size_t held(const CachingAllocator& allocator) {
 }
 }  // namespace
 
-TEST_CASE("arena: large blocks are whole pages, page-aligned; small ones keep their size classes") {
+TEST_CASE("arena: large blocks are whole pages, page-aligned, and small ones keep their size classes") {
     CachingAllocator allocator;
     if (!allocator.uses_arena()) KILN_SKIP("arena: built with AddressSanitizer, the host arena is off");
     CHECK(allocator.block_size(CachingAllocator::arena_threshold - 1) ==
@@ -86,7 +86,7 @@ TEST_CASE("arena: a freed range is split for a smaller block, the best fit first
     for (void* p : {b, d, e, f, g}) allocator.deallocate(p);
 }
 
-TEST_CASE("arena: a freed range merges with its free neighbours; other sizes reuse the memory") {
+TEST_CASE("arena: a freed range merges with its free neighbours, and other sizes reuse the memory") {
     CachingAllocator allocator;
     if (!allocator.uses_arena()) KILN_SKIP("arena: built with AddressSanitizer, the host arena is off");
     // A forward's activations, freed, then a backward's gradients of other sizes:

@@ -334,7 +334,7 @@ TEST_CASE("conv2d_batch_norm at inference gives the bits of conv2d, batch_norm (
                 }
 }
 
-TEST_CASE("conv2d_batch_norm: inference records no graph; with a gradient it is the differentiable ops") {
+TEST_CASE("conv2d_batch_norm: inference records no graph, with a gradient it is the differentiable ops") {
     const Tensor x = Tensor::randn({2, 3, 5, 5});
     Tensor w = Tensor::randn({4, 3, 3, 3}).set_requires_grad(true);
     const Tensor mean = Tensor::zeros({4}), var = Tensor::ones({4});

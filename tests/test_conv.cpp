@@ -242,7 +242,7 @@ TEST_CASE("conv2d in float gives the same bits on one thread and on two (direct,
     for (const ConvSetting& setting : settings) check_same_bits_on_one_and_two_threads(setting);
 }
 
-TEST_CASE("Winograd F(2x2, 3x3) in double: one tile equals the direct correlation; the adjoints are adjoint") {
+TEST_CASE("Winograd F(2x2, 3x3) in double: one tile equals the direct correlation, and the adjoints are adjoint") {
     std::mt19937 random(11);
     std::normal_distribution<double> normal;
     double d[16], g[9], dy[4];
@@ -292,6 +292,9 @@ TEST_CASE("conv2d in float: Winograd F(2x2, 3x3), forced, matches im2col + GEMM 
         {"padding 1, 24 -> 21, 67x65, batch 2 (blocks of tile rows, with up to 2 MiB of L2)", {2, 24, 67, 65},
          {21, 24, 3, 3}, {.padding = {1, 1}}},
         {"padding 1, 32 -> 30, 6x6, batch 8 (blocks of images)", {8, 32, 6, 6}, {30, 32, 3, 3}, {.padding = {1, 1}}},
+        // rows split into their column phases a vector pair at a time, then the tail
+        {"padding 2, 6 -> 5, 9x37, batch 1 (rows split in vectors)", {1, 6, 9, 37}, {5, 6, 3, 3}, {.padding = {2, 2}}},
+        {"no padding, 4 -> 9, 5x34 (rows split in vectors)", {2, 4, 5, 34}, {9, 4, 3, 3}, {}},
     };
     for (const ConvSetting& setting : settings) check_policy_matches_gemm(cpu::ConvDirectPolicy::winograd, setting);
 }

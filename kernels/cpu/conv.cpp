@@ -1729,6 +1729,17 @@ bool winograd_applies(const Conv2dShape& s, Conv2dPass pass) {
            ((channels >= 64 && tiles >= 64) || (channels >= 32 && (tiles >= 2048 || per_image >= 256)));
 }
 
+// The distance between two points' matrices in V [16][C][Q] (M [16][K'][Q],
+// DY [16][K][Q]): rows Q floats rounded up to an odd number of cache lines.
+// Exactly rows Q apart (32 x 64 floats, 8 KiB, in resnet18's layer1 blocks)
+// the 16 stores of a vector of tiles' input transform, and the 16 loads of
+// its output transform, all fell in one set of the 8-way L1 (4 KiB apart
+// is the same set). An odd number of lines puts them in 16 sets.
+int64_t point_stride(int64_t rows, int64_t Q) {
+    constexpr int64_t line = 64 / int64_t(sizeof(float));
+    return ((rows * Q + line - 1) / line | 1) * line;
+}
+
 struct Winograd {
     DirectPass d;  // the convolution (3x3, stride 1) and where its weights are
     int64_t tiles_h() const { return (d.out_h + 1) / 2; }
@@ -1753,7 +1764,9 @@ struct Winograd {
         const int64_t tiles = std::min(block_rows(), tiles_h()) * block_images() * tiles_w();
         return (tiles + lanes - 1) / lanes * lanes;
     }
-    int64_t block_size() const { return per_tile() * block_positions() + lanes; }  // V, M and a vector of slack
+    int64_t block_size() const {  // V, M and a vector of slack
+        return 16 * (point_stride(d.channels, block_positions()) + point_stride(outputs_padded(), block_positions())) + lanes;
+    }
     int64_t phase_rows() const { return std::min(block_rows(), tiles_h()) + 1; }
     int64_t phase_slot() const { return 4 * phase_rows() * wq() + lanes; }  // the window's phases and zeros
     int64_t workspace() const {
@@ -1775,7 +1788,7 @@ void winograd_clear_phases(float* phase, const Winograd& wg, const WinogradBlock
     std::fill(phase, phase + 4 * (b.rows + 1) * wg.wq() + lanes, 0.0f);
 }
 
-// V [16][C][Q] of a block: B^T d B of input channel c of image n0 + n,
+// V [16][C][Q] of a block (points point_stride(C, Q) apart): B^T d B of input channel c of image n0 + n,
 // x [N, C, H, W]. The block's window of the padded plane, phase rows
 // r0 .. r0 + rows, is split into `phase` first (cleared for the block by
 // winograd_clear_phases: only the values are written here).
@@ -1787,20 +1800,30 @@ void winograd_input_tiles(float* V, int64_t Q, const Winograd& wg, const float* 
     for (int64_t i = 0; i < 4; ++i)
         for (int64_t j = 0; j < 4; ++j) offset[4 * i + j] = ((i % 2) * 2 + j % 2) * window + i / 2 * wq + j / 2;
     const float* plane = x + ((b.n0 + n) * d.channels + c) * d.height * d.width;
+    // row h's even values x[2e] go to column phase pe = p_w mod 2 at e + p_w / 2,
+    // its odd ones x[2e + 1] to phase 1 - pe at e + (p_w + pe) / 2; none past wq
+    const int64_t pe = d.pad_w % 2, even_at = d.pad_w / 2, odd_at = (d.pad_w + pe) / 2;
+    const int64_t evens = std::clamp<int64_t>(wq - even_at, 0, (d.width + 1) / 2);
+    const int64_t odds = std::clamp<int64_t>(wq - odd_at, 0, d.width / 2);
     for (int64_t a = 0; a < 2; ++a)
         for (int64_t u = 0; u <= b.rows; ++u) {
             const int64_t h = 2 * (b.r0 + u) + a - d.pad_h;
             if (h < 0 || h >= d.height) continue;
-            for (int64_t bw = 0; bw < 2; ++bw) {
-                float* to = phase + (a * 2 + bw) * window + u * wq;
-                const float* from = plane + h * d.width;
-                const int64_t v0 = std::max<int64_t>(0, (d.pad_w - bw + 1) / 2);
-                const int64_t v1 = std::min(wq, (d.width + d.pad_w - bw + 1) / 2);
-                for (int64_t v = v0; v < v1; ++v) to[v] = from[2 * v + bw - d.pad_w];
+            float* even_to = phase + (a * 2 + pe) * window + u * wq + even_at;
+            float* odd_to = phase + (a * 2 + 1 - pe) * window + u * wq + odd_at;
+            const float* from = plane + h * d.width;
+            int64_t e = 0;
+            for (; e + lanes <= std::min(evens, odds); e += lanes) {  // 2 lanes values, split in registers
+                simd::vec even, odd;
+                simd::deinterleave(simd::load(from + 2 * e), simd::load(from + 2 * e + lanes), even, odd);
+                simd::store(even_to + e, even);
+                simd::store(odd_to + e, odd);
             }
+            for (int64_t i = e; i < evens; ++i) even_to[i] = from[2 * i];
+            for (int64_t i = e; i < odds; ++i) odd_to[i] = from[2 * i + 1];
         }
     float* to = V + c * Q + n * b.rows * tiles_w;
-    const int64_t plane_stride = d.channels * Q;
+    const int64_t plane_stride = point_stride(d.channels, Q);
     if (n == b.images - 1)  // the block's last tiles: positions up to Q are multiplied too
         for (int j = 0; j < 16; ++j)
             std::fill(to + j * plane_stride + b.rows * tiles_w, to + j * plane_stride + Q - n * b.rows * tiles_w, 0.0f);
@@ -1826,19 +1849,20 @@ void winograd_planes(float* y, const float* x, const float* w, const float* bias
     float* blocks = U + wg.kernels();
     float* slots = blocks + (private_blocks ? max_threads() : 1) * wg.block_size();
 
-    // M [16][K'][Q] = U V: point j, output rows k0 .. k0 + R
+    // M [16][K'][Q] = U V: point j, output rows k0 .. k0 + R (points point_stride apart in V and M)
     const auto multiply = [&](float* M, const float* V, int64_t Q, int64_t j, int64_t k0) {
-        product_rows(M + (j * Kp + k0) * Q, Q, Q, U + (j * Kp + k0) * C, C, V + j * C * Q, Q, C);
+        product_rows(M + j * point_stride(Kp, Q) + k0 * Q, Q, Q, U + (j * Kp + k0) * C, C, V + j * point_stride(C, Q), Q, C);
     };
     // y's rows of the block, output channel k of image n0 + n
     const auto transform_output = [&](const float* M, int64_t Q, const WinogradBlock& b, int64_t n, int64_t k) {
         float* out = y + ((b.n0 + n) * K + k) * out_plane;
         const float* from = M + k * Q + n * b.rows * tiles_w;
+        const int64_t points = point_stride(Kp, Q);
         const float bias_k = bias ? bias[k] : 0.0f;
         for (int64_t ti = 0; ti < b.rows; ++ti)
             for (int64_t tj = 0; tj < tiles_w; tj += lanes) {
                 simd::vec m[16], block[4];
-                for (int j = 0; j < 16; ++j) m[j] = simd::load(from + j * Kp * Q + ti * tiles_w + tj);
+                for (int j = 0; j < 16; ++j) m[j] = simd::load(from + j * points + ti * tiles_w + tj);
                 math::winograd_output(block, m);
                 // output rows 2 ti and 2 ti + 1: each tile's two columns side by side
                 const int64_t oh = 2 * (b.r0 + ti), columns = std::min(2 * lanes, d.out_w - 2 * tj);
@@ -1891,7 +1915,7 @@ void winograd_planes(float* y, const float* x, const float* w, const float* bias
                                                                    std::min(rows, tiles_h - task % row_blocks * rows)}
                                                    : WinogradBlock{task * images, std::min(images, d.batch - task * images), 0, tiles_h};
                 const int64_t Q = (b.images * b.rows * tiles_w + lanes - 1) / lanes * lanes;
-                float* M = V + 16 * C * Q;
+                float* M = V + 16 * point_stride(C, Q);
                 winograd_clear_phases(phase, wg, b);
                 for (int64_t n = 0; n < b.images; ++n)
                     for (int64_t c = 0; c < C; ++c) winograd_input_tiles(V, Q, wg, x, b, n, c, phase);
@@ -1905,7 +1929,7 @@ void winograd_planes(float* y, const float* x, const float* w, const float* bias
                 const WinogradBlock b{n0, std::min(images, d.batch - n0), 0, tiles_h};
                 const int64_t Q = (b.images * tiles_h * tiles_w + lanes - 1) / lanes * lanes;
                 float* V = blocks;
-                float* M = V + 16 * C * Q;
+                float* M = V + 16 * point_stride(C, Q);
                 winograd_clear_phases(phase, wg, b);
 #pragma omp for schedule(static)
                 for (int64_t plane = 0; plane < b.images * C; ++plane)
@@ -1941,7 +1965,8 @@ struct WinogradWeight {
     // a plane's phases (V), then a tile row of dy by parities (DY)
     int64_t phase_slot() const { return 4 * (wg.tiles_h() + 1) * wg.wq() + lanes + 4 * (wg.tiles_w() + lanes); }
     int64_t workspace() const {
-        return sums() + 16 * (wg.d.channels + wg.d.outputs) * positions() + max_threads() * phase_slot();
+        return sums() + 16 * (point_stride(wg.d.channels, positions()) + point_stride(wg.d.outputs, positions())) +
+               max_threads() * phase_slot();
     }
 };
 
@@ -1953,14 +1978,15 @@ void winograd_backward_weight(float* dw, const float* dy, const float* x, const 
     const int64_t tiles_h = wg.tiles_h(), tiles_w = wg.tiles_w(), out_plane = s.out_h * s.out_w;
     float* S = workspace;
     float* V = S + ww.sums();
-    float* DY = V + 16 * C * ww.positions();
-    float* slots = DY + 16 * K * ww.positions();
+    float* DY = V + 16 * point_stride(C, ww.positions());
+    float* slots = DY + 16 * point_stride(K, ww.positions());
 #pragma omp parallel num_threads(max_threads()) if (direct_parallel(wg.d))
     {
         float* phase = slots + omp_thread() * ww.phase_slot();
         for (int64_t n0 = 0; n0 < s.batch; n0 += chunk) {  // every thread walks the chunks; the loops are shared
             const WinogradBlock b{n0, std::min(chunk, s.batch - n0), 0, tiles_h};
             const int64_t Q = (b.images * T + lanes - 1) / lanes * lanes;
+            const int64_t v_points = point_stride(C, Q), dy_points = point_stride(K, Q);
             winograd_clear_phases(phase, wg, b);
 #pragma omp for schedule(static) nowait
             for (int64_t plane = 0; plane < b.images * C; ++plane)
@@ -1971,7 +1997,7 @@ void winograd_backward_weight(float* dw, const float* dy, const float* x, const 
                 const float* grad = dy + ((n0 + n) * K + k) * out_plane;
                 float* to = DY + k * Q + n * T;
                 if (n == b.images - 1)  // the chunk's last tiles: positions up to Q are summed too
-                    for (int j = 0; j < 16; ++j) std::fill(to + j * K * Q + T, to + j * K * Q + Q - n * T, 0.0f);
+                    for (int j = 0; j < 16; ++j) std::fill(to + j * dy_points + T, to + j * dy_points + Q - n * T, 0.0f);
                 // each tile row's dy, its even and odd columns apart (zeros past the plane)
                 float* columns = phase + 4 * (tiles_h + 1) * wg.wq() + lanes;  // [2 rows][2 parities][tiles_w + lanes]
                 const int64_t pitch = tiles_w + lanes;
@@ -1985,13 +2011,13 @@ void winograd_backward_weight(float* dw, const float* dy, const float* x, const 
                         for (int e = 0; e < 4; ++e) tile[e] = simd::load(columns + e * pitch + tj);
                         math::winograd_output_adjoint(m, tile);
                         for (int j = 0; j < 16; ++j)
-                            simd::store_first(to + j * K * Q + ti * tiles_w + tj, m[j], std::min(lanes, tiles_w - tj));
+                            simd::store_first(to + j * dy_points + ti * tiles_w + tj, m[j], std::min(lanes, tiles_w - tj));
                     }
                 }
             }
 #pragma omp for schedule(static)
             for (int64_t j = 0; j < 16; ++j)
-                gemm<float>(false, true, K, C, Q, 1.0f, DY + j * K * Q, Q, V + j * C * Q, Q, n0 == 0 ? 0.0f : 1.0f,
+                gemm<float>(false, true, K, C, Q, 1.0f, DY + j * dy_points, Q, V + j * v_points, Q, n0 == 0 ? 0.0f : 1.0f,
                             S + j * K * C, C);
         }
 #pragma omp for schedule(static)

@@ -105,6 +105,20 @@ inline void interleave(vec a, vec b, vec& low, vec& high) {
     for (int l = 0; l < lanes / 2; ++l) high[2 * l] = a[lanes / 2 + l], high[2 * l + 1] = b[lanes / 2 + l];
 #endif
 }
+// interleave's inverse: the even lanes of (low high) into even, the odd ones into odd
+inline void deinterleave(vec low, vec high, vec& even, vec& odd) {
+#if defined(__AVX512F__)
+    even = _mm512_permutex2var_ps(low, _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), high);
+    odd = _mm512_permutex2var_ps(low, _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), high);
+#elif defined(__AVX2__) && defined(__FMA__)
+    // (l0 l2 h0 h2 | l4 l6 h4 h6), then the middle 64-bit pairs swapped
+    even = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(low, high, 0x88)), 0xD8));
+    odd = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(low, high, 0xDD)), 0xD8));
+#else
+    for (int l = 0; l < lanes / 2; ++l) even[l] = low[2 * l], odd[l] = low[2 * l + 1];
+    for (int l = 0; l < lanes / 2; ++l) even[lanes / 2 + l] = high[2 * l], odd[lanes / 2 + l] = high[2 * l + 1];
+#endif
+}
 // the sum of v's lanes, in lane order
 inline float sum(vec v) {
     float lane[lanes];

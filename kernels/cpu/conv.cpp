@@ -370,6 +370,31 @@ void gemm_backward_weight(T* dw, const T* dy, const T* x, const Conv2dShape& s, 
 //   q + (h / s_h) Wq + w / s_w:
 // on that flat axis (rows of width Wq, the Wq - W_out extra columns of each
 // row computed and thrown away) every tap is a contiguous run at any stride.
+// One row `from` [width] of a plane into its two column phases at stride 2,
+// rows phase0_row and phase1_row of wq: P[u, 2 v + b] = x[2 v + b - p_w], so
+// x's even values x[2e] go to phase p_w mod 2 at e + p_w / 2 and its odd
+// ones to the other phase at e + (p_w + p_w mod 2) / 2 (none past wq). In
+// float two vectors of x at a time, deinterleaved in registers (GCC's own
+// vectorisation of the strided loop ran in short pieces and scalar tails).
+template <typename T>
+void split_columns_in_two(T* phase0_row, T* phase1_row, const T* from, int64_t width, int64_t pad_w, int64_t wq) {
+    const int64_t even_phase = pad_w % 2, even_at = pad_w / 2, odd_at = (pad_w + even_phase) / 2;
+    T* even_to = (even_phase ? phase1_row : phase0_row) + even_at;
+    T* odd_to = (even_phase ? phase0_row : phase1_row) + odd_at;
+    const int64_t evens = std::clamp<int64_t>(wq - even_at, 0, (width + 1) / 2);
+    const int64_t odds = std::clamp<int64_t>(wq - odd_at, 0, width / 2);
+    int64_t e = 0;
+    if constexpr (std::is_same_v<T, float>)
+        for (; e + simd::lanes <= std::min(evens, odds); e += simd::lanes) {
+            simd::vec even, odd;
+            simd::deinterleave(simd::load(from + 2 * e), simd::load(from + 2 * e + simd::lanes), even, odd);
+            simd::store(even_to + e, even);
+            simd::store(odd_to + e, odd);
+        }
+    for (int64_t i = e; i < evens; ++i) even_to[i] = from[2 * i];
+    for (int64_t i = e; i < odds; ++i) odd_to[i] = from[2 * i + 1];
+}
+
 struct Phases {
     int64_t height, width, pad_h, pad_w, stride_h, stride_w;
     int64_t rows() const { return (height + 2 * pad_h + stride_h - 1) / stride_h; }     // Hq
@@ -406,13 +431,14 @@ struct Phases {
         for (int64_t h = 0; h < height; ++h) {
             const int64_t u = (h + pad_h) / stride_h, a = (h + pad_h) % stride_h;
             const T* from = plane + h * width;
+            T* row = to + a * stride_w * size + u * wq;  // phase (a, 0)'s row u; (a, b)'s is b size further
+            if (stride_w == 2) {
+                split_columns_in_two(row, row + size, from, width, pad_w, wq);
+                continue;
+            }
             for (int64_t b = 0; b < stride_w; ++b) {
                 const auto [v0, v1] = inside(b);  // the columns of this phase that are not padding
-                T* row = to + (a * stride_w + b) * size + u * wq;
-                if (stride_w == 2)  // a constant stride: GCC deinterleaves with shuffles, not one lane at a time
-                    for (int64_t v = v0; v < v1; ++v) row[v] = from[v * 2 + b - pad_w];
-                else
-                    for (int64_t v = v0; v < v1; ++v) row[v] = from[v * stride_w + b - pad_w];
+                for (int64_t v = v0; v < v1; ++v) row[b * size + v] = from[v * stride_w + b - pad_w];
             }
         }
     }
@@ -1800,27 +1826,12 @@ void winograd_input_tiles(float* V, int64_t Q, const Winograd& wg, const float* 
     for (int64_t i = 0; i < 4; ++i)
         for (int64_t j = 0; j < 4; ++j) offset[4 * i + j] = ((i % 2) * 2 + j % 2) * window + i / 2 * wq + j / 2;
     const float* plane = x + ((b.n0 + n) * d.channels + c) * d.height * d.width;
-    // row h's even values x[2e] go to column phase pe = p_w mod 2 at e + p_w / 2,
-    // its odd ones x[2e + 1] to phase 1 - pe at e + (p_w + pe) / 2; none past wq
-    const int64_t pe = d.pad_w % 2, even_at = d.pad_w / 2, odd_at = (d.pad_w + pe) / 2;
-    const int64_t evens = std::clamp<int64_t>(wq - even_at, 0, (d.width + 1) / 2);
-    const int64_t odds = std::clamp<int64_t>(wq - odd_at, 0, d.width / 2);
     for (int64_t a = 0; a < 2; ++a)
         for (int64_t u = 0; u <= b.rows; ++u) {
             const int64_t h = 2 * (b.r0 + u) + a - d.pad_h;
             if (h < 0 || h >= d.height) continue;
-            float* even_to = phase + (a * 2 + pe) * window + u * wq + even_at;
-            float* odd_to = phase + (a * 2 + 1 - pe) * window + u * wq + odd_at;
-            const float* from = plane + h * d.width;
-            int64_t e = 0;
-            for (; e + lanes <= std::min(evens, odds); e += lanes) {  // 2 lanes values, split in registers
-                simd::vec even, odd;
-                simd::deinterleave(simd::load(from + 2 * e), simd::load(from + 2 * e + lanes), even, odd);
-                simd::store(even_to + e, even);
-                simd::store(odd_to + e, odd);
-            }
-            for (int64_t i = e; i < evens; ++i) even_to[i] = from[2 * i];
-            for (int64_t i = e; i < odds; ++i) odd_to[i] = from[2 * i + 1];
+            float* row = phase + a * 2 * window + u * wq;
+            split_columns_in_two(row, row + window, plane + h * d.width, d.width, d.pad_w, wq);
         }
     float* to = V + c * Q + n * b.rows * tiles_w;
     const int64_t plane_stride = point_stride(d.channels, Q);

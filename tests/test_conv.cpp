@@ -276,36 +276,68 @@ TEST_CASE("Winograd F(2x2, 3x3) in double: one tile equals the direct correlatio
     CHECK(left == doctest::Approx(right).epsilon(1e-12));
 }
 
+TEST_CASE("Winograd F(4x4, 3x3) in double: one tile equals the direct correlation") {
+    std::mt19937 random(12);
+    std::normal_distribution<double> normal;
+    double d[36], g[9], u[36], v[36], m[36], y[16];
+    for (double& value : d) value = normal(random);
+    for (double& value : g) value = normal(random);
+    math::winograd4_kernel(u, g);
+    math::winograd4_input(v, d);
+    for (int k = 0; k < 36; ++k) m[k] = u[k] * v[k];
+    math::winograd4_output(y, m);
+    for (int a = 0; a < 4; ++a)
+        for (int b = 0; b < 4; ++b) {
+            double direct = 0;
+            for (int i = 0; i < 3; ++i)
+                for (int j = 0; j < 3; ++j) direct += g[3 * i + j] * d[6 * (a + i) + b + j];
+            CHECK(y[4 * a + b] == doctest::Approx(direct).epsilon(1e-12));
+        }
+}
+
+// Odd output sizes (a last tile partly outside), partial blocks of output
+// channels, batch 1, 1x1 and 2x2 images, padding 0 and 2, and a batch in
+// several chunks.
+const ConvSetting winograd_settings[] = {
+    {"padding 1, 17 -> 11, 9x13, batch 1", {1, 17, 9, 13}, {11, 17, 3, 3}, {.padding = {1, 1}}},
+    {"no padding, 8 -> 35, 12x11, batch 3", {3, 8, 12, 11}, {35, 8, 3, 3}, {}},
+    {"padding 2, 5 -> 6, 7x6, batch 2", {2, 5, 7, 6}, {6, 5, 3, 3}, {.padding = {2, 2}}},
+    {"padding (1, 0), 3 -> 1, 5x4", {2, 3, 5, 4}, {1, 3, 3, 3}, {.padding = {1, 0}}},
+    {"padding 1, 40 -> 19, 1x1 and batch 1", {1, 40, 1, 1}, {19, 40, 3, 3}, {.padding = {1, 1}}},
+    {"padding 1, 9 -> 7, 2x2, batch 5", {5, 9, 2, 2}, {7, 9, 3, 3}, {.padding = {1, 1}}},
+    {"padding 1, 64 -> 70, 31x32, batch 3 (kernels over half an L2: images shared)", {3, 64, 31, 32},
+     {70, 64, 3, 3}, {.padding = {1, 1}}},
+    {"padding 1, 24 -> 21, 67x65, batch 2 (blocks of tile rows, with up to 2 MiB of L2)", {2, 24, 67, 65},
+     {21, 24, 3, 3}, {.padding = {1, 1}}},
+    {"padding 1, 32 -> 30, 6x6, batch 8 (blocks of images)", {8, 32, 6, 6}, {30, 32, 3, 3}, {.padding = {1, 1}}},
+    // rows split into their column phases a vector pair at a time, then the tail
+    {"padding 2, 6 -> 5, 9x37, batch 1 (rows split in vectors)", {1, 6, 9, 37}, {5, 6, 3, 3}, {.padding = {2, 2}}},
+    {"no padding, 4 -> 9, 5x34 (rows split in vectors)", {2, 4, 5, 34}, {9, 4, 3, 3}, {}},
+    {"padding 1, 5 -> 6, 9x67 (rows split in four, in vectors)", {1, 5, 9, 67}, {6, 5, 3, 3}, {.padding = {1, 1}}},
+};
+
 TEST_CASE("conv2d in float: Winograd F(2x2, 3x3), forced, matches im2col + GEMM on awkward shapes (every pass)") {
-    // Every pass against im2col + OpenBLAS, in float32: odd output sizes
-    // (a last tile half outside), partial blocks of output channels, batch 1,
-    // 1x1 and 2x2 images, padding 0 and 2, and a batch in several chunks.
-    const ConvSetting settings[] = {
-        {"padding 1, 17 -> 11, 9x13, batch 1", {1, 17, 9, 13}, {11, 17, 3, 3}, {.padding = {1, 1}}},
-        {"no padding, 8 -> 35, 12x11, batch 3", {3, 8, 12, 11}, {35, 8, 3, 3}, {}},
-        {"padding 2, 5 -> 6, 7x6, batch 2", {2, 5, 7, 6}, {6, 5, 3, 3}, {.padding = {2, 2}}},
-        {"padding (1, 0), 3 -> 1, 5x4", {2, 3, 5, 4}, {1, 3, 3, 3}, {.padding = {1, 0}}},
-        {"padding 1, 40 -> 19, 1x1 and batch 1", {1, 40, 1, 1}, {19, 40, 3, 3}, {.padding = {1, 1}}},
-        {"padding 1, 9 -> 7, 2x2, batch 5", {5, 9, 2, 2}, {7, 9, 3, 3}, {.padding = {1, 1}}},
-        {"padding 1, 64 -> 70, 31x32, batch 3 (kernels over half an L2: images shared)", {3, 64, 31, 32},
-         {70, 64, 3, 3}, {.padding = {1, 1}}},
-        {"padding 1, 24 -> 21, 67x65, batch 2 (blocks of tile rows, with up to 2 MiB of L2)", {2, 24, 67, 65},
-         {21, 24, 3, 3}, {.padding = {1, 1}}},
-        {"padding 1, 32 -> 30, 6x6, batch 8 (blocks of images)", {8, 32, 6, 6}, {30, 32, 3, 3}, {.padding = {1, 1}}},
-        // rows split into their column phases a vector pair at a time, then the tail
-        {"padding 2, 6 -> 5, 9x37, batch 1 (rows split in vectors)", {1, 6, 9, 37}, {5, 6, 3, 3}, {.padding = {2, 2}}},
-        {"no padding, 4 -> 9, 5x34 (rows split in vectors)", {2, 4, 5, 34}, {9, 4, 3, 3}, {}},
-    };
-    for (const ConvSetting& setting : settings) check_policy_matches_gemm(cpu::ConvDirectPolicy::winograd, setting);
+    for (const ConvSetting& setting : winograd_settings)
+        check_policy_matches_gemm(cpu::ConvDirectPolicy::winograd, setting);
+}
+
+TEST_CASE("conv2d in float: Winograd F(4x4, 3x3), forced, matches im2col + GEMM on awkward shapes (every pass)") {
+    // the forward and input gradient in 4x4 tiles, the weight gradient F(2x2, 3x3)'s
+    for (const ConvSetting& setting : winograd_settings)
+        check_policy_matches_gemm(cpu::ConvDirectPolicy::winograd4, setting);
 }
 
 TEST_CASE("conv2d in float: Winograd gives the same bits on one thread and on two (private and shared blocks)") {
     const ConvSetting settings[] = {
-        {"64 -> 64, 16x16, batch 4 (private blocks)", {4, 64, 16, 16}, {64, 64, 3, 3}, {.padding = {1, 1}}},
+        {"64 -> 64, 16x16, batch 4 (private blocks; F(4x4, 3x3): shared)", {4, 64, 16, 16}, {64, 64, 3, 3},
+         {.padding = {1, 1}}},
+        {"32 -> 32, 16x16, batch 4 (private blocks)", {4, 32, 16, 16}, {32, 32, 3, 3}, {.padding = {1, 1}}},
         {"128 -> 128, 8x8, batch 8 (shared blocks)", {8, 128, 8, 8}, {128, 128, 3, 3}, {.padding = {1, 1}}},
     };
-    const DirectPolicy winograd(cpu::ConvDirectPolicy::winograd);
-    for (const ConvSetting& setting : settings) check_same_bits_on_one_and_two_threads(setting);
+    for (const cpu::ConvDirectPolicy policy : {cpu::ConvDirectPolicy::winograd, cpu::ConvDirectPolicy::winograd4}) {
+        const DirectPolicy winograd(policy);
+        for (const ConvSetting& setting : settings) check_same_bits_on_one_and_two_threads(setting);
+    }
 }
 
 TEST_CASE("conv2d in float: the direct kernels, forced, match im2col + GEMM on awkward shapes (every pass)") {

@@ -370,30 +370,49 @@ void gemm_backward_weight(T* dw, const T* dy, const T* x, const Conv2dShape& s, 
 //   q + (h / s_h) Wq + w / s_w:
 // on that flat axis (rows of width Wq, the Wq - W_out extra columns of each
 // row computed and thrown away) every tap is a contiguous run at any stride.
-// One row `from` [width] of a plane into its two column phases at stride 2,
-// rows phase0_row and phase1_row of wq: P[u, 2 v + b] = x[2 v + b - p_w], so
-// x's even values x[2e] go to phase p_w mod 2 at e + p_w / 2 and its odd
-// ones to the other phase at e + (p_w + p_w mod 2) / 2 (none past wq). In
-// float two vectors of x at a time, deinterleaved in registers (GCC's own
-// vectorisation of the strided loop ran in short pieces and scalar tails).
-template <typename T>
-void split_columns_in_two(T* phase0_row, T* phase1_row, const T* from, int64_t width, int64_t pad_w, int64_t wq) {
-    const int64_t even_phase = pad_w % 2, even_at = pad_w / 2, odd_at = (pad_w + even_phase) / 2;
-    T* even_to = (even_phase ? phase1_row : phase0_row) + even_at;
-    T* odd_to = (even_phase ? phase0_row : phase1_row) + odd_at;
-    const int64_t evens = std::clamp<int64_t>(wq - even_at, 0, (width + 1) / 2);
-    const int64_t odds = std::clamp<int64_t>(wq - odd_at, 0, width / 2);
-    int64_t e = 0;
-    if constexpr (std::is_same_v<T, float>)
-        for (; e + simd::lanes <= std::min(evens, odds); e += simd::lanes) {
-            simd::vec even, odd;
-            simd::deinterleave(simd::load(from + 2 * e), simd::load(from + 2 * e + simd::lanes), even, odd);
-            simd::store(even_to + e, even);
-            simd::store(odd_to + e, odd);
+// The rows x [width] of a plane into their column phases at stride S = 2
+// or 4: P[u, S v + b] = x[S v + b - p_w] for phase b, whose row starts at
+// row + b phase_size (wq floats; none written past them). x[S e + r] goes
+// to phase (r + p_w) mod S at e + (r + p_w) / S: where each residue r goes
+// is worked out once per plane, not per row. In float, S vectors of x at
+// a time are deinterleaved in registers (S = 4: twice), the rest one value
+// at a time (GCC's own vectorisation of the strided loop ran in short
+// pieces and scalar tails).
+template <int S>
+struct ColumnSplit {
+    static_assert(S == 2 || S == 4);
+    int64_t to[S], counts[S], fewest;  // residue r's values x[S e + r] go to row + to[r] + e, e < counts[r]
+    ColumnSplit(int64_t width, int64_t pad_w, int64_t wq, int64_t phase_size) : fewest(wq) {
+        for (int64_t r = 0; r < S; ++r) {
+            const int64_t at = (r + pad_w) / S;
+            to[r] = (r + pad_w) % S * phase_size + at;
+            counts[r] = std::clamp<int64_t>(wq - at, 0, (width - r + S - 1) / S);
+            fewest = std::min(fewest, counts[r]);
         }
-    for (int64_t i = e; i < evens; ++i) even_to[i] = from[2 * i];
-    for (int64_t i = e; i < odds; ++i) odd_to[i] = from[2 * i + 1];
-}
+    }
+    template <typename T>
+    void split(T* row, const T* from) const {
+        int64_t e = 0;
+        if constexpr (std::is_same_v<T, float>)
+            for (; e + simd::lanes <= fewest; e += simd::lanes) {
+                const float* x = from + S * e;
+                simd::vec even, odd;
+                simd::deinterleave(simd::load(x), simd::load(x + simd::lanes), even, odd);
+                if constexpr (S == 2) {
+                    simd::store(row + to[0] + e, even);
+                    simd::store(row + to[1] + e, odd);
+                } else {
+                    simd::vec even_2, odd_2, residue[4];
+                    simd::deinterleave(simd::load(x + 2 * simd::lanes), simd::load(x + 3 * simd::lanes), even_2, odd_2);
+                    simd::deinterleave(even, even_2, residue[0], residue[2]);
+                    simd::deinterleave(odd, odd_2, residue[1], residue[3]);
+                    for (int r = 0; r < 4; ++r) simd::store(row + to[r] + e, residue[r]);
+                }
+            }
+        for (int64_t r = 0; r < S; ++r)
+            for (int64_t i = e; i < counts[r]; ++i) row[to[r] + i] = from[S * i + r];
+    }
+};
 
 struct Phases {
     int64_t height, width, pad_h, pad_w, stride_h, stride_w;
@@ -428,12 +447,13 @@ struct Phases {
         }
         // zeros first, in one call (the phases of a strided layer are small), then the image
         std::fill(to, to + stride_h * stride_w * size, T(0));
+        const ColumnSplit<2> in_two(width, pad_w, wq, size);
         for (int64_t h = 0; h < height; ++h) {
             const int64_t u = (h + pad_h) / stride_h, a = (h + pad_h) % stride_h;
             const T* from = plane + h * width;
             T* row = to + a * stride_w * size + u * wq;  // phase (a, 0)'s row u; (a, b)'s is b size further
             if (stride_w == 2) {
-                split_columns_in_two(row, row + size, from, width, pad_w, wq);
+                in_two.split(row, from);
                 continue;
             }
             for (int64_t b = 0; b < stride_w; ++b) {
@@ -831,6 +851,7 @@ bool direct_applies(const Conv2dShape& s, Conv2dPass pass) {
         case ConvDirectPolicy::direct: return true;
         case ConvDirectPolicy::gemm: return false;
         case ConvDirectPolicy::winograd:  // where Winograd does not apply
+        case ConvDirectPolicy::winograd4:
         case ConvDirectPolicy::automatic: break;
     }
     return pass != Conv2dPass::backward_weight || simd::registers == 32;
@@ -861,6 +882,7 @@ bool depthwise_across_channels_applies(const Conv2dShape& s, Conv2dPass pass) {
         case ConvDirectPolicy::gemm: return false;
         case ConvDirectPolicy::direct: return true;
         case ConvDirectPolicy::winograd:
+        case ConvDirectPolicy::winograd4:
         case ConvDirectPolicy::automatic: break;
     }
     return !(pass == Conv2dPass::forward && s.stride_h * s.stride_w == 1 && s.out_h * s.out_w > 32 * 32);
@@ -1416,6 +1438,7 @@ bool pointwise_tiles_apply(const Conv2dShape& s) {
         case ConvDirectPolicy::gemm: return false;
         case ConvDirectPolicy::direct: return true;
         case ConvDirectPolicy::winograd:
+        case ConvDirectPolicy::winograd4:
         case ConvDirectPolicy::automatic: break;
     }
     return s.batch == 1 && s.in_channels * s.out_h * s.out_w * int64_t(sizeof(float)) <= l2_bytes() / 4;
@@ -1734,7 +1757,8 @@ bool winograd_applies(const Conv2dShape& s, Conv2dPass pass) {
         return false;
     if (pass == Conv2dPass::backward_input && (s.pad_h > 2 || s.pad_w > 2)) return false;
     switch (direct_policy.load(std::memory_order_relaxed)) {
-        case ConvDirectPolicy::winograd: return true;
+        case ConvDirectPolicy::winograd:
+        case ConvDirectPolicy::winograd4: return true;
         case ConvDirectPolicy::direct:
         case ConvDirectPolicy::gemm: return false;
         case ConvDirectPolicy::automatic: break;
@@ -1755,6 +1779,27 @@ bool winograd_applies(const Conv2dShape& s, Conv2dPass pass) {
            ((channels >= 64 && tiles >= 64) || (channels >= 32 && (tiles >= 2048 || per_image >= 256)));
 }
 
+// The tile of the forward and input-gradient passes where winograd_applies:
+// F(4x4, 3x3) or F(2x2, 3x3) (the weight gradient is F(2x2, 3x3)'s adjoint).
+// `automatic` takes F(4x4, 3x3) for a forward with at least 64 4x4 tiles in
+// the batch that its planes (nearly) fill: at most 1/9 of the computed
+// outputs past the plane. Measured against F(2x2, 3x3) (docs/benchmarks.md
+// round 10), resnet18's layers: batch 1, one thread, 32 channels at 32x32
+// (64 tiles) 0.89, 64 at 16x16 (16 tiles) 1.13; batch 8, 128 at 8x8 (32
+// tiles) 1.11, the rest 0.79-0.84; batch 32, two threads, all four 0.73-0.85;
+// a 13x11 plane (a third of its 16x12 outputs thrown away) 1.12-1.41. The
+// input gradient stays F(2x2, 3x3): level or slower in the same runs.
+int64_t winograd_tile(const Conv2dShape& s, Conv2dPass pass) {
+    switch (direct_policy.load(std::memory_order_relaxed)) {
+        case ConvDirectPolicy::winograd4: return 4;
+        case ConvDirectPolicy::winograd: return 2;
+        default: break;
+    }
+    const int64_t tiles_h = (s.out_h + 3) / 4, tiles_w = (s.out_w + 3) / 4;
+    const bool filled = 16 * tiles_h * tiles_w * 8 <= 9 * s.out_h * s.out_w;
+    return pass == Conv2dPass::forward && filled && s.batch * tiles_h * tiles_w >= 64 ? 4 : 2;
+}
+
 // The distance between two points' matrices in V [16][C][Q] (M [16][K'][Q],
 // DY [16][K][Q]): rows Q floats rounded up to an odd number of cache lines.
 // Exactly rows Q apart (32 x 64 floats, 8 KiB, in resnet18's layer1 blocks)
@@ -1768,12 +1813,14 @@ int64_t point_stride(int64_t rows, int64_t Q) {
 
 struct Winograd {
     DirectPass d;  // the convolution (3x3, stride 1) and where its weights are
-    int64_t tiles_h() const { return (d.out_h + 1) / 2; }
-    int64_t tiles_w() const { return (d.out_w + 1) / 2; }
+    int64_t tile;  // F(tile x tile, 3x3): 2 or 4
+    int64_t points() const { return (tile + 2) * (tile + 2); }
+    int64_t tiles_h() const { return (d.out_h + tile - 1) / tile; }
+    int64_t tiles_w() const { return (d.out_w + tile - 1) / tile; }
     int64_t wq() const { return tiles_w() + 1; }
     int64_t outputs_padded() const { return (d.outputs + direct_rows - 1) / direct_rows * direct_rows; }  // K'
-    int64_t kernels() const { return 16 * outputs_padded() * d.channels; }                          // U
-    int64_t per_tile() const { return 16 * (d.channels + outputs_padded()); }                        // V and M
+    int64_t kernels() const { return points() * outputs_padded() * d.channels; }                    // U
+    int64_t per_tile() const { return points() * (d.channels + outputs_padded()); }                  // V and M
     bool private_blocks() const { return kernels() * int64_t(sizeof(float)) <= l2_bytes() / 2; }
     // tile rows per block: V and M in half of L2 (private blocks, whose U
     // takes at most the other half), or whole images in U's size (shared
@@ -1791,15 +1838,22 @@ struct Winograd {
         return (tiles + lanes - 1) / lanes * lanes;
     }
     int64_t block_size() const {  // V, M and a vector of slack
-        return 16 * (point_stride(d.channels, block_positions()) + point_stride(outputs_padded(), block_positions())) + lanes;
+        return points() * (point_stride(d.channels, block_positions()) + point_stride(outputs_padded(), block_positions())) +
+               lanes;
     }
     int64_t phase_rows() const { return std::min(block_rows(), tiles_h()) + 1; }
-    int64_t phase_slot() const { return 4 * phase_rows() * wq() + lanes; }  // the window's phases and zeros
+    int64_t window(int64_t rows) const { return (rows + 1) * wq(); }  // one phase of a block of tile rows
+    int64_t phase_slot() const { return tile * tile * phase_rows() * wq() + lanes; }  // the window's phases and zeros
     int64_t workspace() const {
         const int64_t blocks = private_blocks() ? max_threads() : 1;
         return kernels() + blocks * block_size() + max_threads() * phase_slot();
     }
 };
+
+// The forward's or input gradient's Winograd pass
+Winograd winograd_of(const Conv2dShape& s, Conv2dPass pass) {
+    return {pass == Conv2dPass::forward ? direct_forward_pass(s) : direct_backward_input_pass(s), winograd_tile(s, pass)};
+}
 
 // Images [n0, n0 + images), tile rows [r0, r0 + rows) of each: its tiles
 // at V's and M's positions n rows tiles_w + (ti - r0) tiles_w + tj.
@@ -1811,46 +1865,67 @@ struct WinogradBlock {
 // the same places (winograd_input_tiles), so the padding stays zero from one
 // plane to the next and only a new block's window needs clearing.
 void winograd_clear_phases(float* phase, const Winograd& wg, const WinogradBlock& b) {
-    std::fill(phase, phase + 4 * (b.rows + 1) * wg.wq() + lanes, 0.0f);
+    std::fill(phase, phase + wg.tile * wg.tile * wg.window(b.rows) + lanes, 0.0f);
 }
 
-// V [16][C][Q] of a block (points point_stride(C, Q) apart): B^T d B of input channel c of image n0 + n,
-// x [N, C, H, W]. The block's window of the padded plane, phase rows
-// r0 .. r0 + rows, is split into `phase` first (cleared for the block by
-// winograd_clear_phases: only the values are written here).
+// V [points][C][Q] of a block (points point_stride(C, Q) apart): B^T d B of
+// input channel c of image n0 + n, x [N, C, H, W]. The block's window of the
+// padded plane, phase rows r0 .. r0 + rows, is split into `phase` first
+// (cleared for the block by winograd_clear_phases: only the values are
+// written here).
+template <int Tile>
 void winograd_input_tiles(float* V, int64_t Q, const Winograd& wg, const float* x, const WinogradBlock& b, int64_t n,
                           int64_t c, float* phase) {
+    using F = math::WinogradTransforms<Tile>;
     const DirectPass& d = wg.d;
-    const int64_t wq = wg.wq(), tiles_w = wg.tiles_w(), window = (b.rows + 1) * wq;
-    int64_t offset[16];  // patch element (i, j) in the window's phases
-    for (int64_t i = 0; i < 4; ++i)
-        for (int64_t j = 0; j < 4; ++j) offset[4 * i + j] = ((i % 2) * 2 + j % 2) * window + i / 2 * wq + j / 2;
+    const int64_t wq = wg.wq(), tiles_w = wg.tiles_w(), window = wg.window(b.rows);
+    int64_t offset[F::points];  // patch element (i, j) in the window's phases
+    for (int64_t i = 0; i < F::side; ++i)
+        for (int64_t j = 0; j < F::side; ++j)
+            offset[F::side * i + j] = ((i % Tile) * Tile + j % Tile) * window + i / Tile * wq + j / Tile;
     const float* plane = x + ((b.n0 + n) * d.channels + c) * d.height * d.width;
-    for (int64_t a = 0; a < 2; ++a)
+    const ColumnSplit<Tile> columns(d.width, d.pad_w, wq, window);
+    for (int64_t a = 0; a < Tile; ++a)
         for (int64_t u = 0; u <= b.rows; ++u) {
-            const int64_t h = 2 * (b.r0 + u) + a - d.pad_h;
+            const int64_t h = Tile * (b.r0 + u) + a - d.pad_h;
             if (h < 0 || h >= d.height) continue;
-            float* row = phase + a * 2 * window + u * wq;
-            split_columns_in_two(row, row + window, plane + h * d.width, d.width, d.pad_w, wq);
+            columns.split(phase + a * Tile * window + u * wq, plane + h * d.width);
         }
     float* to = V + c * Q + n * b.rows * tiles_w;
     const int64_t plane_stride = point_stride(d.channels, Q);
     if (n == b.images - 1)  // the block's last tiles: positions up to Q are multiplied too
-        for (int j = 0; j < 16; ++j)
+        for (int j = 0; j < F::points; ++j)
             std::fill(to + j * plane_stride + b.rows * tiles_w, to + j * plane_stride + Q - n * b.rows * tiles_w, 0.0f);
     for (int64_t ti = 0; ti < b.rows; ++ti)
         for (int64_t tj = 0; tj < tiles_w; tj += lanes) {
-            simd::vec patch[16], v[16];
-            for (int j = 0; j < 16; ++j) patch[j] = simd::load(phase + offset[j] + ti * wq + tj);
-            math::winograd_input(v, patch);
-            for (int j = 0; j < 16; ++j)  // not into the next tile row (or image: another task's)
+            simd::vec patch[F::points], v[F::points];
+            for (int j = 0; j < F::points; ++j) patch[j] = simd::load(phase + offset[j] + ti * wq + tj);
+            F::input(v, patch);
+            for (int j = 0; j < F::points; ++j)  // not into the next tile row (or image: another task's)
                 simd::store_first(to + j * plane_stride + ti * tiles_w + tj, v[j], std::min(lanes, tiles_w - tj));
         }
 }
 
-void winograd_planes(float* y, const float* x, const float* w, const float* bias, const DirectPass& d, bool accumulate,
-                     float* workspace, const math::BatchNormEpilogue<float>& epilogue) {
-    const Winograd wg{d};
+// Output row i of `lanes` tiles side by side: their Tile columns c[0 ..
+// Tile - 1] interleaved into Tile vectors of consecutive outputs.
+template <int Tile>
+void interleave_columns(const simd::vec* c, simd::vec* out) {
+    if constexpr (Tile == 2) {
+        simd::interleave(c[0], c[1], out[0], out[1]);
+    } else {  // (c0 c2 ..) and (c1 c3 ..) interleaved, then those two
+        simd::vec even_low, even_high, odd_low, odd_high;
+        simd::interleave(c[0], c[2], even_low, even_high);
+        simd::interleave(c[1], c[3], odd_low, odd_high);
+        simd::interleave(even_low, odd_low, out[0], out[1]);
+        simd::interleave(even_high, odd_high, out[2], out[3]);
+    }
+}
+
+template <int Tile>
+void winograd_tiles(float* y, const float* x, const float* w, const float* bias, const Winograd& wg, bool accumulate,
+                    float* workspace, const math::BatchNormEpilogue<float>& epilogue) {
+    using F = math::WinogradTransforms<Tile>;
+    const DirectPass& d = wg.d;
     const int64_t C = d.channels, K = d.outputs, Kp = wg.outputs_padded();
     const int64_t tiles_h = wg.tiles_h(), tiles_w = wg.tiles_w(), out_plane = d.out_h * d.out_w;
     const bool private_blocks = wg.private_blocks();
@@ -1860,7 +1935,7 @@ void winograd_planes(float* y, const float* x, const float* w, const float* bias
     float* blocks = U + wg.kernels();
     float* slots = blocks + (private_blocks ? max_threads() : 1) * wg.block_size();
 
-    // M [16][K'][Q] = U V: point j, output rows k0 .. k0 + R (points point_stride apart in V and M)
+    // M [points][K'][Q] = U V: point j, output rows k0 .. k0 + R (points point_stride apart in V and M)
     const auto multiply = [&](float* M, const float* V, int64_t Q, int64_t j, int64_t k0) {
         product_rows(M + j * point_stride(Kp, Q) + k0 * Q, Q, Q, U + (j * Kp + k0) * C, C, V + j * point_stride(C, Q), Q, C);
     };
@@ -1872,25 +1947,25 @@ void winograd_planes(float* y, const float* x, const float* w, const float* bias
         const float bias_k = bias ? bias[k] : 0.0f;
         for (int64_t ti = 0; ti < b.rows; ++ti)
             for (int64_t tj = 0; tj < tiles_w; tj += lanes) {
-                simd::vec m[16], block[4];
-                for (int j = 0; j < 16; ++j) m[j] = simd::load(from + j * points + ti * tiles_w + tj);
-                math::winograd_output(block, m);
-                // output rows 2 ti and 2 ti + 1: each tile's two columns side by side
-                const int64_t oh = 2 * (b.r0 + ti), columns = std::min(2 * lanes, d.out_w - 2 * tj);
-                for (int64_t i = 0; i < 2 && oh + i < d.out_h; ++i) {
-                    simd::vec values[2];
-                    simd::interleave(block[2 * i], block[2 * i + 1], values[0], values[1]);
-                    float* row = out + (oh + i) * d.out_w + 2 * tj;
-                    for (int64_t half = 0; half < 2; ++half) {
-                        const int64_t count = std::min(lanes, columns - half * lanes);
+                simd::vec m[F::points], block[Tile * Tile];
+                for (int j = 0; j < F::points; ++j) m[j] = simd::load(from + j * points + ti * tiles_w + tj);
+                F::output(block, m);
+                // output rows Tile ti + i: each tile's Tile columns side by side
+                const int64_t oh = Tile * (b.r0 + ti), columns = std::min(Tile * lanes, d.out_w - Tile * tj);
+                for (int64_t i = 0; i < Tile && oh + i < d.out_h; ++i) {
+                    simd::vec values[Tile];
+                    interleave_columns<Tile>(block + Tile * i, values);
+                    float* row = out + (oh + i) * d.out_w + Tile * tj;
+                    for (int64_t part = 0; part < Tile; ++part) {
+                        const int64_t count = std::min(lanes, columns - part * lanes);
                         if (count <= 0) break;
-                        float* to = row + half * lanes;
+                        float* to = row + part * lanes;
                         const simd::vec base = accumulate ? simd::load_first(to, count) : simd::broadcast(bias_k);
-                        simd::store_first(to, base + values[half], count);
+                        simd::store_first(to, base + values[part], count);
                     }
                 }
             }
-        const int64_t first = 2 * b.r0 * d.out_w, last = std::min(d.out_h, 2 * (b.r0 + b.rows)) * d.out_w;
+        const int64_t first = Tile * b.r0 * d.out_w, last = std::min(d.out_h, Tile * (b.r0 + b.rows)) * d.out_w;
         apply_epilogue(out + first, k, 1, last - first, epilogue);
     };
 
@@ -1911,10 +1986,10 @@ void winograd_planes(float* y, const float* x, const float* w, const float* bias
                     for (; m < 9; ++m)  // the last taps
                         for (int64_t l = 0; l < count; ++l) taps[m][l] = from[l * d.weight_channel + m];
                 }
-                simd::vec g[9], u[16];
+                simd::vec g[9], u[F::points];
                 for (int t = 0; t < 9; ++t) g[t] = simd::load(taps[d.weight_tap > 0 ? t : 8 - t]);
-                math::winograd_kernel(u, g);
-                for (int j = 0; j < 16; ++j)  // not into the next row (another task's)
+                F::kernel(u, g);
+                for (int j = 0; j < F::points; ++j)  // not into the next row (another task's)
                     simd::store_first(U + (j * Kp + k) * C + c0, u[j], count);
             }
         if (private_blocks) {  // each thread its own blocks, V and M in its own slot
@@ -1926,11 +2001,11 @@ void winograd_planes(float* y, const float* x, const float* w, const float* bias
                                                                    std::min(rows, tiles_h - task % row_blocks * rows)}
                                                    : WinogradBlock{task * images, std::min(images, d.batch - task * images), 0, tiles_h};
                 const int64_t Q = (b.images * b.rows * tiles_w + lanes - 1) / lanes * lanes;
-                float* M = V + 16 * point_stride(C, Q);
+                float* M = V + F::points * point_stride(C, Q);
                 winograd_clear_phases(phase, wg, b);
                 for (int64_t n = 0; n < b.images; ++n)
-                    for (int64_t c = 0; c < C; ++c) winograd_input_tiles(V, Q, wg, x, b, n, c, phase);
-                for (int64_t j = 0; j < 16; ++j)
+                    for (int64_t c = 0; c < C; ++c) winograd_input_tiles<Tile>(V, Q, wg, x, b, n, c, phase);
+                for (int64_t j = 0; j < F::points; ++j)
                     for (int64_t k0 = 0; k0 < Kp; k0 += direct_rows) multiply(M, V, Q, j, k0);
                 for (int64_t n = 0; n < b.images; ++n)
                     for (int64_t k = 0; k < K; ++k) transform_output(M, Q, b, n, k);
@@ -1940,14 +2015,14 @@ void winograd_planes(float* y, const float* x, const float* w, const float* bias
                 const WinogradBlock b{n0, std::min(images, d.batch - n0), 0, tiles_h};
                 const int64_t Q = (b.images * tiles_h * tiles_w + lanes - 1) / lanes * lanes;
                 float* V = blocks;
-                float* M = V + 16 * point_stride(C, Q);
+                float* M = V + F::points * point_stride(C, Q);
                 winograd_clear_phases(phase, wg, b);
 #pragma omp for schedule(static)
                 for (int64_t plane = 0; plane < b.images * C; ++plane)
-                    winograd_input_tiles(V, Q, wg, x, b, plane / C, plane % C, phase);
+                    winograd_input_tiles<Tile>(V, Q, wg, x, b, plane / C, plane % C, phase);
                 const int64_t row_groups = Kp / direct_rows;
 #pragma omp for schedule(static)
-                for (int64_t task = 0; task < 16 * row_groups; ++task)
+                for (int64_t task = 0; task < F::points * row_groups; ++task)
                     multiply(M, V, Q, task / row_groups, task % row_groups * direct_rows);
 #pragma omp for schedule(static)
                 for (int64_t plane = 0; plane < b.images * K; ++plane)
@@ -1955,6 +2030,13 @@ void winograd_planes(float* y, const float* x, const float* w, const float* bias
             }
         }
     }
+}
+
+// y (accumulate: dx) from x by F(wg.tile x wg.tile, 3x3)
+void winograd_planes(float* y, const float* x, const float* w, const float* bias, const Winograd& wg, bool accumulate,
+                     float* workspace, const math::BatchNormEpilogue<float>& epilogue) {
+    if (wg.tile == 4) return winograd_tiles<4>(y, x, w, bias, wg, accumulate, workspace, epilogue);
+    winograd_tiles<2>(y, x, w, bias, wg, accumulate, workspace, epilogue);
 }
 
 // The weight gradient: a chunk of images at a time (V and DY in four L2s'
@@ -1983,7 +2065,7 @@ struct WinogradWeight {
 
 void winograd_backward_weight(float* dw, const float* dy, const float* x, const Conv2dShape& s, float* workspace) {
     if (s.batch == 0) return;  // (S would never be written)
-    const WinogradWeight ww{Winograd{direct_forward_pass(s)}};
+    const WinogradWeight ww{Winograd{direct_forward_pass(s), 2}};
     const Winograd& wg = ww.wg;
     const int64_t C = s.in_channels, K = s.out_channels, T = ww.tiles(), chunk = ww.chunk();
     const int64_t tiles_h = wg.tiles_h(), tiles_w = wg.tiles_w(), out_plane = s.out_h * s.out_w;
@@ -2001,7 +2083,7 @@ void winograd_backward_weight(float* dw, const float* dy, const float* x, const 
             winograd_clear_phases(phase, wg, b);
 #pragma omp for schedule(static) nowait
             for (int64_t plane = 0; plane < b.images * C; ++plane)
-                winograd_input_tiles(V, Q, wg, x, b, plane / C, plane % C, phase);
+                winograd_input_tiles<2>(V, Q, wg, x, b, plane / C, plane % C, phase);
 #pragma omp for schedule(static)
             for (int64_t plane = 0; plane < b.images * K; ++plane) {
                 const int64_t n = plane / K, k = plane % K;
@@ -2043,8 +2125,8 @@ void winograd_backward_weight(float* dw, const float* dy, const float* x, const 
 }
 
 int64_t winograd_workspace_size(const Conv2dShape& s, Conv2dPass pass) {
-    if (pass == Conv2dPass::backward_weight) return WinogradWeight{Winograd{direct_forward_pass(s)}}.workspace();
-    return Winograd{pass == Conv2dPass::forward ? direct_forward_pass(s) : direct_backward_input_pass(s)}.workspace();
+    if (pass == Conv2dPass::backward_weight) return WinogradWeight{Winograd{direct_forward_pass(s), 2}}.workspace();
+    return winograd_of(s, pass).workspace();
 }
 
 }  // namespace
@@ -2053,7 +2135,8 @@ void set_conv_direct_policy(ConvDirectPolicy policy) { direct_policy.store(polic
 ConvDirectPolicy conv_direct_policy() { return direct_policy.load(std::memory_order_relaxed); }
 bool conv_direct_policy_named(std::string_view name, ConvDirectPolicy& policy) {
     for (const auto& [known, value] : {std::pair{"automatic", ConvDirectPolicy::automatic}, {"direct", ConvDirectPolicy::direct},
-                                       {"gemm", ConvDirectPolicy::gemm}, {"winograd", ConvDirectPolicy::winograd}})
+                                       {"gemm", ConvDirectPolicy::gemm}, {"winograd", ConvDirectPolicy::winograd},
+                                       {"winograd4", ConvDirectPolicy::winograd4}})
         if (name == known) {
             policy = value;
             return true;
@@ -2063,7 +2146,8 @@ bool conv_direct_policy_named(std::string_view name, ConvDirectPolicy& policy) {
 
 template <typename T>
 const char* conv2d_cpu_algorithm_name(const Conv2dShape& s, Conv2dPass pass) {
-    if (std::is_same_v<T, float> && winograd_applies(s, pass)) return "winograd";
+    if (std::is_same_v<T, float> && winograd_applies(s, pass))
+        return pass != Conv2dPass::backward_weight && winograd_tile(s, pass) == 4 ? "winograd4" : "winograd";
     if (std::is_same_v<T, float> && direct_applies(s, pass)) return "direct";
     if (std::is_same_v<T, float> && pass == Conv2dPass::forward && pointwise_tiles_apply(s)) return "pointwise-tiles";
     if (std::is_same_v<T, float> && conv2d_algorithm(s) == Conv2dAlgorithm::depthwise &&
@@ -2097,7 +2181,7 @@ void conv2d_forward(T* y, const T* x, const T* w, const T* b, const Conv2dShape&
     if (algorithm == Conv2dAlgorithm::depthwise) return depthwise_forward(y, x, w, b, s, workspace, epilogue);
     if constexpr (std::is_same_v<T, float>) {
         if (winograd_applies(s, Conv2dPass::forward))
-            return winograd_planes(y, x, w, b, direct_forward_pass(s), false, workspace, epilogue);
+            return winograd_planes(y, x, w, b, winograd_of(s, Conv2dPass::forward), false, workspace, epilogue);
         if (direct_applies(s, Conv2dPass::forward)) return direct_forward(y, x, w, b, s, workspace, epilogue);
         if (pointwise_tiles_apply(s)) return pointwise_tiles_forward(y, x, w, b, s, workspace, epilogue);
     }
@@ -2113,7 +2197,7 @@ void conv2d_backward_input(T* dx, const T* dy, const T* w, const Conv2dShape& s,
     if (algorithm == Conv2dAlgorithm::depthwise) return depthwise_backward_input(dx, dy, w, s, workspace);
     if constexpr (std::is_same_v<T, float>) {
         if (winograd_applies(s, Conv2dPass::backward_input))
-            return winograd_planes(dx, dy, w, nullptr, direct_backward_input_pass(s), true, workspace, {});
+            return winograd_planes(dx, dy, w, nullptr, winograd_of(s, Conv2dPass::backward_input), true, workspace, {});
         if (direct_applies(s, Conv2dPass::backward_input)) return direct_backward_input(dx, dy, w, s, workspace);
     }
     gemm_backward_input(dx, dy, w, s, workspace, algorithm == Conv2dAlgorithm::pointwise);

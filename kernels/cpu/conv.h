@@ -98,7 +98,9 @@ using math::Conv2dShape;
 // for tests (every kernel checked on every machine, sanitizer builds
 // included) and benchmarks (both paths in one process).
 // `winograd`: Winograd F(2x2, 3x3) wherever it applies (float 3x3
-// convolutions at stride 1, every pass), elsewhere as `automatic`.
+// convolutions at stride 1, every pass), elsewhere as `automatic`;
+// `winograd4` the same with F(4x4, 3x3) for the forward and input gradient
+// (the weight gradient stays F(2x2, 3x3)).
 // The two newer cpu paths follow the same switch. Pointwise tiles:
 // `automatic` for one image whose input fits a quarter of L2, `direct` for
 // every pointwise forward with whole vectors of positions, `gemm` never.
@@ -106,10 +108,10 @@ using math::Conv2dShape;
 // planes over 32x32 at stride 1 (the only case the per-plane loops won,
 // docs/benchmarks.md round 7), `direct` everywhere, `gemm` never (the
 // per-plane loops).
-enum class ConvDirectPolicy { automatic, direct, gemm, winograd };
+enum class ConvDirectPolicy { automatic, direct, gemm, winograd, winograd4 };
 void set_conv_direct_policy(ConvDirectPolicy policy);
 ConvDirectPolicy conv_direct_policy();
-// The policy of that name ("automatic", "direct", "gemm", "winograd"); false for any other name.
+// The policy of that name ("automatic", "direct", "gemm", "winograd", "winograd4"); false for any other name.
 bool conv_direct_policy_named(std::string_view name, ConvDirectPolicy& policy);
 
 // The algorithm the cpu kernels run for `pass` in T: conv2d_algorithm_name's,

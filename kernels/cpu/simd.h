@@ -115,8 +115,11 @@ inline void deinterleave(vec low, vec high, vec& even, vec& odd) {
     even = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(low, high, 0x88)), 0xD8));
     odd = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(low, high, 0xDD)), 0xD8));
 #else
-    for (int l = 0; l < lanes / 2; ++l) even[l] = low[2 * l], odd[l] = low[2 * l + 1];
-    for (int l = 0; l < lanes / 2; ++l) even[lanes / 2 + l] = high[2 * l], odd[lanes / 2 + l] = high[2 * l + 1];
+    vec e{}, o{};
+    for (int l = 0; l < lanes / 2; ++l) e[l] = low[2 * l], o[l] = low[2 * l + 1];
+    for (int l = 0; l < lanes / 2; ++l) e[lanes / 2 + l] = high[2 * l], o[lanes / 2 + l] = high[2 * l + 1];
+    even = e;
+    odd = o;
 #endif
 }
 // the sum of v's lanes, in lane order

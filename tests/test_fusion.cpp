@@ -297,6 +297,8 @@ TEST_CASE("conv2d_batch_norm at inference gives the bits of conv2d, batch_norm (
          {{1, 1}, {1, 1}, {1, 1}, 1}},
         {"Winograd (float), batch 2, 15x13, 64 channels", {2, 64, 15, 13}, {64, 64, 3, 3},
          {{1, 1}, {1, 1}, {1, 1}, 1}},
+        {"Winograd F(4x4, 3x3) (float), batch 4, 16x16, 64 channels", {4, 64, 16, 16}, {64, 64, 3, 3},
+         {{1, 1}, {1, 1}, {1, 1}, 1}},
         {"pointwise, batch 1", {1, 6, 4, 5}, {7, 6, 1, 1}, {}},
         {"pointwise in register tiles (float), batch 1, 4x4", {1, 6, 4, 4}, {7, 6, 1, 1}, {}},
         {"pointwise, batch 3", {3, 6, 4, 5}, {7, 6, 1, 1}, {}},

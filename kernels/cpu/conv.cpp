@@ -1921,7 +1921,7 @@ void interleave_columns(const simd::vec* c, simd::vec* out) {
     }
 }
 
-template <int Tile>
+template <int Tile, math::BatchNormActivation A>
 void winograd_tiles(float* y, const float* x, const float* w, const float* bias, const Winograd& wg, bool accumulate,
                     float* workspace, const math::BatchNormEpilogue<float>& epilogue) {
     using F = math::WinogradTransforms<Tile>;
@@ -1939,12 +1939,13 @@ void winograd_tiles(float* y, const float* x, const float* w, const float* bias,
     const auto multiply = [&](float* M, const float* V, int64_t Q, int64_t j, int64_t k0) {
         product_rows(M + j * point_stride(Kp, Q) + k0 * Q, Q, Q, U + (j * Kp + k0) * C, C, V + j * point_stride(C, Q), Q, C);
     };
-    // y's rows of the block, output channel k of image n0 + n
+    // y's rows of the block, output channel k of image n0 + n: the tile's
+    // values plus bias, then the epilogue (RowsFinish), or added into y
     const auto transform_output = [&](const float* M, int64_t Q, const WinogradBlock& b, int64_t n, int64_t k) {
         float* out = y + ((b.n0 + n) * K + k) * out_plane;
         const float* from = M + k * Q + n * b.rows * tiles_w;
         const int64_t points = point_stride(Kp, Q);
-        const float bias_k = bias ? bias[k] : 0.0f;
+        const RowsFinish<A> finish(bias, epilogue, k, 1);
         for (int64_t ti = 0; ti < b.rows; ++ti)
             for (int64_t tj = 0; tj < tiles_w; tj += lanes) {
                 simd::vec m[F::points], block[Tile * Tile];
@@ -1960,13 +1961,11 @@ void winograd_tiles(float* y, const float* x, const float* w, const float* bias,
                         const int64_t count = std::min(lanes, columns - part * lanes);
                         if (count <= 0) break;
                         float* to = row + part * lanes;
-                        const simd::vec base = accumulate ? simd::load_first(to, count) : simd::broadcast(bias_k);
-                        simd::store_first(to, base + values[part], count);
+                        simd::store_first(to, accumulate ? simd::load_first(to, count) + values[part] : finish(0, values[part]),
+                                          count);
                     }
                 }
             }
-        const int64_t first = Tile * b.r0 * d.out_w, last = std::min(d.out_h, Tile * (b.r0 + b.rows)) * d.out_w;
-        apply_epilogue(out + first, k, 1, last - first, epilogue);
     };
 
 #pragma omp parallel num_threads(max_threads()) if (direct_parallel(d))
@@ -2032,11 +2031,14 @@ void winograd_tiles(float* y, const float* x, const float* w, const float* bias,
     }
 }
 
-// y (accumulate: dx) from x by F(wg.tile x wg.tile, 3x3)
+// y (accumulate: dx, no bias or epilogue) from x by F(wg.tile x wg.tile, 3x3)
 void winograd_planes(float* y, const float* x, const float* w, const float* bias, const Winograd& wg, bool accumulate,
                      float* workspace, const math::BatchNormEpilogue<float>& epilogue) {
-    if (wg.tile == 4) return winograd_tiles<4>(y, x, w, bias, wg, accumulate, workspace, epilogue);
-    winograd_tiles<2>(y, x, w, bias, wg, accumulate, workspace, epilogue);
+    with_activation(epilogue.activation, [&](auto activation) {
+        constexpr math::BatchNormActivation A = decltype(activation)::value;
+        if (wg.tile == 4) return winograd_tiles<4, A>(y, x, w, bias, wg, accumulate, workspace, epilogue);
+        winograd_tiles<2, A>(y, x, w, bias, wg, accumulate, workspace, epilogue);
+    });
 }
 
 // The weight gradient: a chunk of images at a time (V and DY in four L2s'

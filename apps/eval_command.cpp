@@ -10,6 +10,7 @@
 #include "apps/train_commands.h"
 #include "data/split.h"
 #include "engine/autograd.h"
+#include "engine/frozen.h"
 #include "train/checkpoint_state.h"
 #include "train/data_setup.h"
 #include "train/threshold.h"
@@ -66,6 +67,7 @@ int run_eval_command(const EvalCommand& cmd) {
                                                  : data::load_split(split_file, dataset);
     std::vector<float> mean(ck.info.mean.begin(), ck.info.mean.end()), std(ck.info.std.begin(), ck.info.std.end());
     const int64_t good = train::good_class_index(ck.info.class_names);
+    const FrozenWeightsGuard frozen;  // the weights stay as loaded from here on (engine/frozen.h)
 
     json out = {{"checkpoint", path}, {"data", spec.data}, {"model", ck.info.model}};
     std::optional<double> threshold = ck.info.threshold;

@@ -7,6 +7,7 @@
 #include "data/image_io.h"
 #include "data/resize.h"
 #include "engine/autograd.h"
+#include "engine/frozen.h"
 #include "engine/ops.h"
 #include "train/checkpoint_state.h"
 #include "train/data_setup.h"
@@ -33,6 +34,7 @@ int run_predict_command(const PredictCommand& cmd) {
     std::optional<double> threshold = cmd.threshold >= 0 ? std::optional<double>(cmd.threshold) : ck.info.threshold;
     std::vector<float> mean(ck.info.mean.begin(), ck.info.mean.end()), std(ck.info.std.begin(), ck.info.std.end());
     const data::ColorMode color = ck.info.config.in_channels == 1 ? data::ColorMode::gray : data::ColorMode::rgb;
+    const FrozenWeightsGuard frozen;  // the weights stay as loaded (engine/frozen.h)
     for (const std::string& file : cmd.images) {
         const data::Image image = data::resize(data::read_image(file, color), int(ck.info.input_size[0]), int(ck.info.input_size[1]));
         NoGradGuard no_grad;

@@ -5,7 +5,7 @@
 //   OPENBLAS_CORETYPE= OMP_NUM_THREADS=2 build/bench/bench_conv [--batch 8] [--csv] [--quick]
 //       [--layer I] (time only layer I, 0-based)   [--no-peak] (skip measuring the peak)
 //       [--list] (the CSV rows without timing them)
-//       [--policy automatic|direct|gemm|winograd] (the cpu algorithm choice, kernels/cpu/conv.h)
+//       [--policy automatic|direct|gemm|winograd|winograd4] (the cpu algorithm choice, kernels/cpu/conv.h)
 //       [--width W] (channels scaled, as the zoo nets' width multiplier)
 //
 // Each distinct layer shape appears once (a repeated block is timed once).

@@ -5,13 +5,14 @@
 //   OPENBLAS_CORETYPE= OMP_NUM_THREADS=2 build/bench/bench_train_step
 //       --model resnet18|mobilenet_v2 --mode train|latency|throughput
 //       [--width 0.5] [--size 128] [--batch 32] [--classes 4] [--steps 10]
-//       [--conv-policy automatic|direct|gemm|winograd] (kernels/cpu/conv.h)
+//       [--conv-policy automatic|direct|gemm|winograd|winograd4] (kernels/cpu/conv.h)
 //
 // train:      model.train(); forward + cross-entropy (mean) + backward +
 //             AdamW step (lr 1e-3, weight decay 0.01), grads set to none
 //             before each step; reports images/s over the timed steps.
-// latency:    model.eval(), no grad, batch 1; reports the median ms per image.
-// throughput: model.eval(), no grad, batch --batch; reports images/s.
+// latency:    model.eval(), no grad, frozen weights (engine/frozen.h), batch 1;
+//             reports the median ms per image.
+// throughput: the same at batch --batch; reports images/s.
 // Input 3 x size x size from randn, targets i % classes. Three warm-up steps
 // (allocator cache, lazy initialisation) are not timed. Each mode is meant to
 // run in its own process: the peak RSS printed (VmHWM, see peak_rss_mib) is the
@@ -29,6 +30,7 @@
 #include <vector>
 
 #include "engine/autograd.h"
+#include "engine/frozen.h"
 #include "engine/ops.h"
 #include "kernels/cpu/conv.h"
 #include "layers/models/models.h"
@@ -67,7 +69,7 @@ int usage() {
     std::fprintf(stderr,
                  "usage: bench_train_step --model resnet18|mobilenet_v2 --mode train|latency|throughput\n"
                  "       [--width 0.5] [--size 128] [--batch 32] [--classes 4] [--steps 10]\n"
-                 "       [--conv-policy automatic|direct|gemm|winograd]\n");
+                 "       [--conv-policy automatic|direct|gemm|winograd|winograd4]\n");
     return 2;
 }
 
@@ -124,6 +126,7 @@ int main(int argc, char** argv) {
     } else {
         model->eval();
         kiln::NoGradGuard no_grad;
+        const kiln::FrozenWeightsGuard frozen;  // as PyTorch's best freezes its model (engine/frozen.h)
         const int64_t runs = mode == "latency" ? steps * 10 : steps;  // batch 1 is short: more runs
         for (int64_t step = 0; step < warmup_steps + runs; ++step) {
             const auto start = std::chrono::steady_clock::now();

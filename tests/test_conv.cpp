@@ -6,6 +6,8 @@
 
 #include <random>
 
+#include "engine/autograd.h"
+#include "engine/frozen.h"
 #include "engine/ops.h"
 #include "kernels/common/winograd.h"
 #include "kernels/cpu/conv.h"
@@ -325,6 +327,85 @@ TEST_CASE("conv2d in float: Winograd F(4x4, 3x3), forced, matches im2col + GEMM 
     // the forward and input gradient in 4x4 tiles, the weight gradient F(2x2, 3x3)'s
     for (const ConvSetting& setting : winograd_settings)
         check_policy_matches_gemm(cpu::ConvDirectPolicy::winograd4, setting);
+}
+
+// conv2d's forward in float under `policy`, with no gradient and frozen
+// weights (engine/frozen.h), against im2col + GEMM, within 2e-5 of the largest value
+void check_frozen_matches_gemm(cpu::ConvDirectPolicy policy, const ConvSetting& setting) {
+    CAPTURE(std::string(setting.name));
+    const Tensor x = Tensor::randn(setting.input), w = Tensor::randn(setting.weight);
+    const Tensor b = Tensor::randn({setting.weight[0]});
+    Tensor expected, frozen;
+    {
+        const DirectPolicy gemm(cpu::ConvDirectPolicy::gemm);
+        expected = conv2d(x, w, b, setting.options);
+    }
+    {
+        const DirectPolicy scope(policy);
+        const NoGradGuard no_grad;
+        const FrozenWeightsGuard guard;
+        frozen = conv2d(x, w, b, setting.options);
+        frozen = conv2d(x, w, b, setting.options);  // the second call reads the kept kernels
+    }
+    const double scale = std::max(1.0, max(abs(expected)).item());
+    CHECK(max_abs_difference(frozen, expected) < 2e-5 * scale);
+}
+
+TEST_CASE("frozen weights: the forward with kept Winograd kernels matches im2col + GEMM on awkward shapes") {
+    for (const cpu::ConvDirectPolicy policy : {cpu::ConvDirectPolicy::winograd, cpu::ConvDirectPolicy::winograd4})
+        for (const ConvSetting& setting : winograd_settings) check_frozen_matches_gemm(policy, setting);
+    // `automatic` on resnet18's batch-1 layers: F(4x4) at 32x32 and 16x16, F(2x2) at 8x8, direct at 4x4
+    const ConvSetting layers[] = {
+        {"32 -> 32, 32x32", {1, 32, 32, 32}, {32, 32, 3, 3}, {.padding = {1, 1}}},
+        {"64 -> 64, 16x16", {1, 64, 16, 16}, {64, 64, 3, 3}, {.padding = {1, 1}}},
+        {"128 -> 128, 8x8", {1, 128, 8, 8}, {128, 128, 3, 3}, {.padding = {1, 1}}},
+        {"256 -> 256, 4x4", {1, 256, 4, 4}, {256, 256, 3, 3}, {.padding = {1, 1}}},
+    };
+    const int kinds[] = {4, 4, 2, 0};
+    for (size_t i = 0; i < std::size(layers); ++i) {
+        const ConvSetting& l = layers[i];
+        const cpu::Conv2dShape s{l.input[0], l.input[1], l.input[2], l.input[3], l.weight[0], 3, 3, 1, 1, 1, 1, 1, 1, 1,
+                            l.input[2], l.input[3]};
+        CHECK(cpu::conv2d_prepared_kind(s) == kinds[i]);
+        check_frozen_matches_gemm(cpu::ConvDirectPolicy::automatic, l);
+    }
+}
+
+TEST_CASE("frozen weights: kept only inside a guard, never for a forward that records a gradient, dropped at the end") {
+    const Tensor x = Tensor::randn({1, 32, 16, 16});
+    Tensor w = Tensor::randn({32, 32, 3, 3});
+    const Conv2dOptions options{.padding = {1, 1}};
+    const DirectPolicy winograd(cpu::ConvDirectPolicy::winograd4);
+    CHECK(!weights_frozen());
+    {
+        const FrozenWeightsGuard guard;
+        CHECK(weights_frozen());
+        Tensor trained = leaf(w);
+        const Tensor y = conv2d(x, trained, Tensor(), options);  // records a graph: nothing kept
+        CHECK(frozen_entries() == 0);
+        y.backward(Tensor::ones(y.shape()));
+        const NoGradGuard no_grad;
+        const Tensor first = conv2d(x, w, Tensor(), options);
+        CHECK(frozen_entries() == 1);
+        {
+            const FrozenWeightsGuard nested;
+            CHECK(conv2d(x, w, Tensor(), options).to_vector() == first.to_vector());
+            CHECK(frozen_entries() == 1);  // the same tensor: the same entry
+        }
+        CHECK(frozen_entries() == 1);  // an outer guard is still alive
+    }
+    CHECK(!weights_frozen());
+    CHECK(frozen_entries() == 0);
+    // after the guard the weights may change, and the next guard sees the new ones
+    const NoGradGuard no_grad;
+    w.copy_(w * 2.0);
+    Tensor expected;
+    {
+        const DirectPolicy gemm(cpu::ConvDirectPolicy::gemm);
+        expected = conv2d(x, w, Tensor(), options);
+    }
+    const FrozenWeightsGuard guard;
+    CHECK(max_abs_difference(conv2d(x, w, Tensor(), options), expected) < 2e-5 * max(abs(expected)).item());
 }
 
 TEST_CASE("conv2d in float: Winograd gives the same bits on one thread and on two (private and shared blocks)") {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine/autograd.h"
+#include "engine/frozen.h"
 #include "engine/ops.h"
 #include "engine/random.h"
 #include "layers/activation.h"
@@ -385,4 +386,23 @@ TEST_CASE("fusion at inference: zoo nets in eval under NoGradGuard match the unf
         sum(out).backward();
         CHECK(input.grad().defined());
     }
+}
+
+TEST_CASE("frozen weights: resnet18 in eval gives the outputs it gives without a FrozenWeightsGuard") {
+    // at width 0.5 and 64x64 its 32- and 64-channel layers reach the kept-kernel Winograd path
+    models::ModelConfig config;
+    config.width = 0.5;
+    config.num_classes = 3;
+    const auto model = models::make_model("resnet18", config);
+    model->eval();
+    Generator generator(5);
+    const Tensor images = Tensor::randn({1, 3, 64, 64}, DType::float32, generator);
+    NoGradGuard no_grad;
+    const Tensor plain = (*model)(images);
+    const FrozenWeightsGuard frozen;
+    const Tensor first = (*model)(images), second = (*model)(images);
+    CHECK(frozen_entries() > 0);
+    CHECK(same_bits(first, second));
+    const std::vector<double> a = plain.to_vector(), b = first.to_vector();
+    for (size_t i = 0; i < a.size(); ++i) CHECK(b[i] == doctest::Approx(a[i]).epsilon(1e-4).scale(1.0));
 }

@@ -20,6 +20,7 @@
 #include "engine/ops/checks.h"
 #include "engine/ops/registry.h"
 #include "engine/backend.h"
+#include "engine/frozen.h"
 #include "engine/vendor.h"
 
 namespace kiln {
@@ -167,11 +168,37 @@ Conv2dShape checked_shape(const char* op, const Tensor& x, const Tensor& weight,
                        (width + 2 * pad_w - extent_w) / stride_w + 1};
 }
 
+// The cpu float forward with the weights' prepared form kept under a
+// FrozenWeightsGuard (engine/frozen.h), when the kernels have one for this
+// shape; false (nothing run) otherwise.
+template <typename T>
+bool run_frozen_forward(const Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dShape& s,
+                        const math::BatchNormEpilogue<T>& epilogue) {
+    if constexpr (std::is_same_v<T, float>) {
+        if (x.device().kind != Device::Kind::cpu) return false;
+        const int kind = cpu::conv2d_prepared_kind(s);
+        if (kind == 0) return false;
+        // (the kind and the kernel shape are the key: the prepared form depends on nothing else)
+        const auto prepared = frozen_derived(w, kind, [&](std::vector<float>& to) {
+            to.resize(size_t(cpu::conv2d_prepared_size(s, kind)));
+            cpu::conv2d_prepare(to.data(), w.data<float>(), s, kind);
+        });
+        const int64_t size = cpu::conv2d_prepared_workspace_size(s, kind);
+        const Tensor workspace = size > 0 ? Tensor::empty({size}, x.dtype(), x.device()) : Tensor();
+        cpu::conv2d_forward_prepared(y.data<float>(), x.data<float>(), prepared->data(), kind, data_or_null<float>(b), s,
+                                     data_or_null<float>(workspace), epilogue);
+        return true;
+    }
+    return false;
+}
+
 // y = conv(x, w) + b [N, C_out, H_out, W_out], with `epilogue` applied (when
-// given) to every output plane; x, w and b detached and contiguous.
+// given) to every output plane; x, w and b detached and contiguous. `frozen`:
+// no gradient is recorded, and under a FrozenWeightsGuard the weights'
+// prepared form may be used.
 template <typename T>
 void run_forward(const Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dShape& s,
-                 const math::BatchNormEpilogue<T>& epilogue) {
+                 const math::BatchNormEpilogue<T>& epilogue, bool frozen) {
     if (use_vendor(VendorOp::conv, x.device())) {  // cuDNN's convolution, then the epilogue in place
         KILN_ON_CUDNN(conv2d_forward, y.data<T>(), x.data<T>(), w.data<T>(), data_or_null<T>(b), s);
         if (epilogue)
@@ -180,6 +207,7 @@ void run_forward(const Tensor& y, const Tensor& x, const Tensor& w, const Tensor
                             epilogue.activation);
         return;
     }
+    if (frozen && run_frozen_forward(y, x, w, b, s, epilogue)) return;
     const Tensor workspace = workspace_for(s, Conv2dPass::forward, x.dtype(), x.device());
     KILN_ON_BACKEND(x.device(), conv2d_forward, y.data<T>(), x.data<T>(), w.data<T>(), data_or_null<T>(b), s,
                     data_or_null<T>(workspace), epilogue);
@@ -193,13 +221,14 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
     const Tensor x_data = x.detach().contiguous(), weight_data = weight.detach().contiguous();
     const Tensor bias_data = bias.defined() ? bias.detach().contiguous() : Tensor();
     Tensor y = Tensor::empty({s.batch, s.out_channels, s.out_h, s.out_w}, x.dtype(), x.device());
-    dispatch_floating(x.dtype(), "conv2d", [&]<typename T>() {
-        run_forward<T>(y, x_data, weight_data, bias_data, s, {});
-    });
-
     std::vector<Tensor> inputs{x, weight};
     if (bias.defined()) inputs.push_back(bias);
-    if (needs_grad(inputs)) {
+    const bool record_graph = needs_grad(inputs);
+    dispatch_floating(x.dtype(), "conv2d", [&]<typename T>() {
+        run_forward<T>(y, x_data, weight_data, bias_data, s, {}, !record_graph && weights_frozen());
+    });
+
+    if (record_graph) {
         auto node = std::make_shared<ConvBackward>(needs_grad({weight}) ? x_data : Tensor(),
                                                    needs_grad({x}) ? weight_data : Tensor(), bias.defined(), s);
         record(y, node, inputs);
@@ -252,7 +281,7 @@ Tensor conv2d_batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bi
                         var_data.data<T>(), s.out_channels, eps);
         const math::BatchNormEpilogue<T> epilogue{mean, rstd, data_or_null<T>(gamma), data_or_null<T>(beta),
                                                   activation};
-        run_forward<T>(y, x_data, weight_data, bias_data, s, epilogue);
+        run_forward<T>(y, x_data, weight_data, bias_data, s, epilogue, weights_frozen());
     });
     return y;
 }

@@ -1756,10 +1756,16 @@ void direct_backward_weight(float* dw, const float* dy, const float* x, const Co
 // read all of U once per block) stage by stage.
 // The input gradient is the same on dy with the direct pass's flipped kernel;
 // the weight gradient, its adjoint, is winograd_backward_weight below.
+// One group, 3x3, stride 1, dilation 1, and at most 1024 x 1024 channels
+// (the transformed kernels, 16 or 36 C_in C_out floats, then stay under
+// 144 MiB).
+bool winograd_shape(const Conv2dShape& s) {
+    return s.groups == 1 && s.kernel_h == 3 && s.kernel_w == 3 && s.stride_h == 1 && s.stride_w == 1 &&
+           s.dilation_h == 1 && s.dilation_w == 1 && s.in_channels * s.out_channels <= 1024 * 1024;
+}
+
 bool winograd_applies(const Conv2dShape& s, Conv2dPass pass) {
-    if (s.groups != 1 || s.kernel_h != 3 || s.kernel_w != 3 ||
-        s.stride_h != 1 || s.stride_w != 1 || s.dilation_h != 1 || s.dilation_w != 1)
-        return false;
+    if (!winograd_shape(s)) return false;
     if (pass == Conv2dPass::backward_input && (s.pad_h > 2 || s.pad_w > 2)) return false;
     switch (direct_policy.load(std::memory_order_relaxed)) {
         case ConvDirectPolicy::winograd:
@@ -1775,13 +1781,10 @@ bool winograd_applies(const Conv2dShape& s, Conv2dPass pass) {
     // layer at batch 32: forward 7.9 -> 6.6 ms, input gradient 8.0 -> 6.7)
     // or from 256 tiles per image (that layer at batch 1 to 8: 0.77-1.0 of
     // the direct kernel's time, level in the machine's fast minutes; with 16
-    // or 64 tiles per image, 8x8 and 16x16 planes, 1.0-1.4); and at most
-    // 1024 x 1024 channels (the transformed kernels, 16 C_in C_out floats,
-    // then stay under 64 MiB of workspace).
+    // or 64 tiles per image, 8x8 and 16x16 planes, 1.0-1.4).
     const int64_t per_image = ((s.out_h + 1) / 2) * ((s.out_w + 1) / 2), tiles = s.batch * per_image;
     const int64_t channels = std::min(s.in_channels, s.out_channels);
-    return s.in_channels * s.out_channels <= 1024 * 1024 &&
-           ((channels >= 64 && tiles >= 64) || (channels >= 32 && (tiles >= 2048 || per_image >= 256)));
+    return (channels >= 64 && tiles >= 64) || (channels >= 32 && (tiles >= 2048 || per_image >= 256));
 }
 
 // The tile of the forward and input-gradient passes where winograd_applies:
@@ -1849,11 +1852,39 @@ struct Winograd {
     int64_t phase_rows() const { return std::min(block_rows(), tiles_h()) + 1; }
     int64_t window(int64_t rows) const { return (rows + 1) * wq(); }  // one phase of a block of tile rows
     int64_t phase_slot() const { return tile * tile * phase_rows() * wq() + lanes; }  // the window's phases and zeros
-    int64_t workspace() const {
+    // U (unless prepared: given), then the blocks' V and M, then the threads' phase slots
+    int64_t workspace(bool prepared = false) const {
         const int64_t blocks = private_blocks() ? max_threads() : 1;
-        return kernels() + blocks * block_size() + max_threads() * phase_slot();
+        return (prepared ? 0 : kernels()) + blocks * block_size() + max_threads() * phase_slot();
     }
 };
+
+// The forward's tile with prepared kernels (conv2d_prepared_kind), 0 for
+// none. `automatic`, with at least 32 channels in and out: F(4x4, 3x3) from
+// 64 filled 4x4 tiles in the batch, or from 16 with at most 64 channels
+// (more, and its 36 C_in C_out transformed kernels are more to read than
+// the tiles' work saves); else F(2x2, 3x3) from 16 2x2 tiles. Measured
+// (docs/benchmarks.md round 10), resnet18's layers, time / the direct
+// kernel's: batch 1, one thread: 32 ch 32x32 F(4x4) 0.46 (F(2x2) 0.52), 64
+// ch 16x16 0.46 (0.56), 128 ch 8x8 F(2x2) 0.78 (F(4x4) 1.48), 256 ch 4x4
+// F(2x2) 1.95; batch 4: 0.48, 0.48, F(2x2) 0.62 (F(4x4) 0.76), F(2x2) 0.59.
+// `winograd` and `winograd4` force their tile, `direct` and `gemm` none.
+int winograd_prepared_tile(const Conv2dShape& s) {
+    if (!winograd_shape(s)) return 0;
+    switch (direct_policy.load(std::memory_order_relaxed)) {
+        case ConvDirectPolicy::winograd4: return 4;
+        case ConvDirectPolicy::winograd: return 2;
+        case ConvDirectPolicy::direct:
+        case ConvDirectPolicy::gemm: return 0;
+        case ConvDirectPolicy::automatic: break;
+    }
+    const int64_t fewest = std::min(s.in_channels, s.out_channels), most = std::max(s.in_channels, s.out_channels);
+    if (fewest < 32) return 0;
+    const int64_t tiles4_h = (s.out_h + 3) / 4, tiles4_w = (s.out_w + 3) / 4, tiles4 = s.batch * tiles4_h * tiles4_w;
+    const bool filled = 16 * tiles4_h * tiles4_w * 8 <= 9 * s.out_h * s.out_w;
+    if (filled && (tiles4 >= 64 || (tiles4 >= 16 && most <= 64))) return 4;
+    return s.batch * ((s.out_h + 1) / 2) * ((s.out_w + 1) / 2) >= 16 ? 2 : 0;
+}
 
 // The forward's or input gradient's Winograd pass
 Winograd winograd_of(const Conv2dShape& s, Conv2dPass pass) {
@@ -1911,6 +1942,35 @@ void winograd_input_tiles(float* V, int64_t Q, const Winograd& wg, const float* 
         }
 }
 
+// U [points][K'][C] = G g G^T of every kernel (k, c) (zeros for k >= K),
+// shared among the threads of the calling parallel region (or one thread).
+template <int Tile>
+void winograd_kernels(float* U, const float* w, const Winograd& wg) {
+    using F = math::WinogradTransforms<Tile>;
+    const DirectPass& d = wg.d;
+    const int64_t C = d.channels, K = d.outputs, Kp = wg.outputs_padded();
+#pragma omp for schedule(static)
+    for (int64_t k = 0; k < Kp; ++k)
+        for (int64_t c0 = 0; c0 < C; c0 += lanes) {  // `lanes` kernels at a time, transposed to taps x lanes
+            const int64_t count = std::min(lanes, C - c0);
+            alignas(64) float taps[9][lanes] = {};
+            // kernel (k, c)'s 9 taps lie in memory from `from`, reversed when tap is -1 (the flipped kernel)
+            const float* from = w + d.weight_first + k * d.weight_row + c0 * d.weight_channel + std::min<int64_t>(0, 8 * d.weight_tap);
+            if (k < K) {
+                int64_t m = 0;
+                for (; m + lanes <= 9; m += lanes)
+                    simd::transpose_block(taps[m], lanes, from + m, d.weight_channel, count, lanes);
+                for (; m < 9; ++m)  // the last taps
+                    for (int64_t l = 0; l < count; ++l) taps[m][l] = from[l * d.weight_channel + m];
+            }
+            simd::vec g[9], u[F::points];
+            for (int t = 0; t < 9; ++t) g[t] = simd::load(taps[d.weight_tap > 0 ? t : 8 - t]);
+            F::kernel(u, g);
+            for (int j = 0; j < F::points; ++j)  // not into the next row (another task's)
+                simd::store_first(U + (j * Kp + k) * C + c0, u[j], count);
+        }
+}
+
 // Output row i of `lanes` tiles side by side: their Tile columns c[0 ..
 // Tile - 1] interleaved into Tile vectors of consecutive outputs.
 template <int Tile>
@@ -1926,9 +1986,12 @@ void interleave_columns(const simd::vec* c, simd::vec* out) {
     }
 }
 
+// y (accumulate: dx, no bias or epilogue) from x; the transformed kernels
+// U from w into the workspace, or `prepared` (winograd_kernels' U) when given
 template <int Tile, math::BatchNormActivation A>
-void winograd_tiles(float* y, const float* x, const float* w, const float* bias, const Winograd& wg, bool accumulate,
-                    float* workspace, const math::BatchNormEpilogue<float>& epilogue) {
+void winograd_tiles(float* y, const float* x, const float* w, const float* prepared, const float* bias,
+                    const Winograd& wg, bool accumulate, float* workspace,
+                    const math::BatchNormEpilogue<float>& epilogue) {
     using F = math::WinogradTransforms<Tile>;
     const DirectPass& d = wg.d;
     const int64_t C = d.channels, K = d.outputs, Kp = wg.outputs_padded();
@@ -1936,13 +1999,14 @@ void winograd_tiles(float* y, const float* x, const float* w, const float* bias,
     const bool private_blocks = wg.private_blocks();
     const int64_t rows = std::min(wg.block_rows(), tiles_h), row_blocks = (tiles_h + rows - 1) / rows;
     const int64_t images = wg.block_images();
-    float* U = workspace;
-    float* blocks = U + wg.kernels();
+    float* const U = prepared ? nullptr : workspace;  // written once here, or given
+    const float* const transformed = prepared ? prepared : U;
+    float* blocks = workspace + (prepared ? 0 : wg.kernels());
     float* slots = blocks + (private_blocks ? max_threads() : 1) * wg.block_size();
 
     // M [points][K'][Q] = U V: point j, output rows k0 .. k0 + R (points point_stride apart in V and M)
     const auto multiply = [&](float* M, const float* V, int64_t Q, int64_t j, int64_t k0) {
-        product_rows(M + j * point_stride(Kp, Q) + k0 * Q, Q, Q, U + (j * Kp + k0) * C, C, V + j * point_stride(C, Q), Q, C);
+        product_rows(M + j * point_stride(Kp, Q) + k0 * Q, Q, Q, transformed + (j * Kp + k0) * C, C, V + j * point_stride(C, Q), Q, C);
     };
     // y's rows of the block, output channel k of image n0 + n: the tile's
     // values plus bias, then the epilogue (RowsFinish), or added into y
@@ -1976,26 +2040,7 @@ void winograd_tiles(float* y, const float* x, const float* w, const float* bias,
 #pragma omp parallel num_threads(max_threads()) if (direct_parallel(d))
     {
         float* phase = slots + omp_thread() * wg.phase_slot();
-#pragma omp for schedule(static)
-        for (int64_t k = 0; k < Kp; ++k)
-            for (int64_t c0 = 0; c0 < C; c0 += lanes) {  // `lanes` kernels at a time, transposed to taps x lanes
-                const int64_t count = std::min(lanes, C - c0);
-                alignas(64) float taps[9][lanes] = {};
-                // kernel (k, c)'s 9 taps lie in memory from `from`, reversed when tap is -1 (the flipped kernel)
-                const float* from = w + d.weight_first + k * d.weight_row + c0 * d.weight_channel + std::min<int64_t>(0, 8 * d.weight_tap);
-                if (k < K) {
-                    int64_t m = 0;
-                    for (; m + lanes <= 9; m += lanes)
-                        simd::transpose_block(taps[m], lanes, from + m, d.weight_channel, count, lanes);
-                    for (; m < 9; ++m)  // the last taps
-                        for (int64_t l = 0; l < count; ++l) taps[m][l] = from[l * d.weight_channel + m];
-                }
-                simd::vec g[9], u[F::points];
-                for (int t = 0; t < 9; ++t) g[t] = simd::load(taps[d.weight_tap > 0 ? t : 8 - t]);
-                F::kernel(u, g);
-                for (int j = 0; j < F::points; ++j)  // not into the next row (another task's)
-                    simd::store_first(U + (j * Kp + k) * C + c0, u[j], count);
-            }
+        if (!prepared) winograd_kernels<Tile>(U, w, wg);
         if (private_blocks) {  // each thread its own blocks, V and M in its own slot
             float* V = blocks + omp_thread() * wg.block_size();
             const int64_t tasks = images < 2 ? d.batch * row_blocks : (d.batch + images - 1) / images;
@@ -2037,12 +2082,14 @@ void winograd_tiles(float* y, const float* x, const float* w, const float* bias,
 }
 
 // y (accumulate: dx, no bias or epilogue) from x by F(wg.tile x wg.tile, 3x3)
-void winograd_planes(float* y, const float* x, const float* w, const float* bias, const Winograd& wg, bool accumulate,
-                     float* workspace, const math::BatchNormEpilogue<float>& epilogue) {
+// (winograd_tiles; `prepared` may be null)
+void winograd_planes(float* y, const float* x, const float* w, const float* prepared, const float* bias,
+                     const Winograd& wg, bool accumulate, float* workspace,
+                     const math::BatchNormEpilogue<float>& epilogue) {
     with_activation(epilogue.activation, [&](auto activation) {
         constexpr math::BatchNormActivation A = decltype(activation)::value;
-        if (wg.tile == 4) return winograd_tiles<4, A>(y, x, w, bias, wg, accumulate, workspace, epilogue);
-        winograd_tiles<2, A>(y, x, w, bias, wg, accumulate, workspace, epilogue);
+        if (wg.tile == 4) return winograd_tiles<4, A>(y, x, w, prepared, bias, wg, accumulate, workspace, epilogue);
+        winograd_tiles<2, A>(y, x, w, prepared, bias, wg, accumulate, workspace, epilogue);
     });
 }
 
@@ -2151,6 +2198,30 @@ bool conv_direct_policy_named(std::string_view name, ConvDirectPolicy& policy) {
     return false;
 }
 
+int conv2d_prepared_kind(const Conv2dShape& s) { return winograd_prepared_tile(s); }
+
+int64_t conv2d_prepared_size(const Conv2dShape& s, int kind) {
+    return kind ? Winograd{direct_forward_pass(s), kind}.kernels() : 0;
+}
+
+void conv2d_prepare(float* prepared, const float* w, const Conv2dShape& s, int kind) {
+    const Winograd wg{direct_forward_pass(s), kind};
+#pragma omp parallel num_threads(max_threads())
+    {
+        if (kind == 4) winograd_kernels<4>(prepared, w, wg);
+        else winograd_kernels<2>(prepared, w, wg);
+    }
+}
+
+int64_t conv2d_prepared_workspace_size(const Conv2dShape& s, int kind) {
+    return Winograd{direct_forward_pass(s), kind}.workspace(true);
+}
+
+void conv2d_forward_prepared(float* y, const float* x, const float* prepared, int kind, const float* b,
+                             const Conv2dShape& s, float* workspace, const math::BatchNormEpilogue<float>& epilogue) {
+    winograd_planes(y, x, nullptr, prepared, b, Winograd{direct_forward_pass(s), kind}, false, workspace, epilogue);
+}
+
 template <typename T>
 const char* conv2d_cpu_algorithm_name(const Conv2dShape& s, Conv2dPass pass) {
     if (std::is_same_v<T, float> && winograd_applies(s, pass))
@@ -2188,7 +2259,7 @@ void conv2d_forward(T* y, const T* x, const T* w, const T* b, const Conv2dShape&
     if (algorithm == Conv2dAlgorithm::depthwise) return depthwise_forward(y, x, w, b, s, workspace, epilogue);
     if constexpr (std::is_same_v<T, float>) {
         if (winograd_applies(s, Conv2dPass::forward))
-            return winograd_planes(y, x, w, b, winograd_of(s, Conv2dPass::forward), false, workspace, epilogue);
+            return winograd_planes(y, x, w, nullptr, b, winograd_of(s, Conv2dPass::forward), false, workspace, epilogue);
         if (direct_applies(s, Conv2dPass::forward)) return direct_forward(y, x, w, b, s, workspace, epilogue);
         if (pointwise_tiles_apply(s)) return pointwise_tiles_forward(y, x, w, b, s, workspace, epilogue);
     }
@@ -2204,7 +2275,8 @@ void conv2d_backward_input(T* dx, const T* dy, const T* w, const Conv2dShape& s,
     if (algorithm == Conv2dAlgorithm::depthwise) return depthwise_backward_input(dx, dy, w, s, workspace);
     if constexpr (std::is_same_v<T, float>) {
         if (winograd_applies(s, Conv2dPass::backward_input))
-            return winograd_planes(dx, dy, w, nullptr, winograd_of(s, Conv2dPass::backward_input), true, workspace, {});
+            return winograd_planes(dx, dy, w, nullptr, nullptr, winograd_of(s, Conv2dPass::backward_input), true,
+                                   workspace, {});
         if (direct_applies(s, Conv2dPass::backward_input)) return direct_backward_input(dx, dy, w, s, workspace);
     }
     gemm_backward_input(dx, dy, w, s, workspace, algorithm == Conv2dAlgorithm::pointwise);

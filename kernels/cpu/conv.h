@@ -132,6 +132,24 @@ template <typename T>
 void conv2d_forward(T* y, const T* x, const T* w, const T* b, const Conv2dShape& s, T* workspace,
                     const math::BatchNormEpilogue<T>& epilogue = {});
 
+// Prepared weights (inference with frozen weights, engine/frozen.h): a
+// float forward may use what it would otherwise derive from the weights
+// alone on every call, derived once by the caller: Winograd's transformed
+// kernels U [points][K'][C]. With them in hand Winograd pays on fewer tiles
+// (the transform of C_in C_out kernels was what it lost at batch 1), so the
+// choice differs from conv2d_forward's (conv.cpp, "Winograd").
+// conv2d_prepared_kind: 0 when this forward would use no prepared weights,
+// else the layout's id (the Winograd tile, 2 or 4); then
+// conv2d_prepared_size floats hold what conv2d_prepare writes, and
+// conv2d_forward_prepared runs the forward with them (its workspace:
+// conv2d_prepared_workspace_size floats).
+int conv2d_prepared_kind(const Conv2dShape& s);
+int64_t conv2d_prepared_size(const Conv2dShape& s, int kind);
+void conv2d_prepare(float* prepared, const float* w, const Conv2dShape& s, int kind);
+int64_t conv2d_prepared_workspace_size(const Conv2dShape& s, int kind);
+void conv2d_forward_prepared(float* y, const float* x, const float* prepared, int kind, const float* b,
+                             const Conv2dShape& s, float* workspace, const math::BatchNormEpilogue<float>& epilogue = {});
+
 // dx += conv2d's input gradient
 template <typename T>
 void conv2d_backward_input(T* dx, const T* dy, const T* w, const Conv2dShape& s, T* workspace);

@@ -1736,7 +1736,10 @@ void direct_backward_weight(float* dw, const float* dy, const float* x, const Co
     }
 }
 
-// ---- Winograd F(2x2, 3x3) (kernels/common/winograd.h): 3x3 kernels at stride 1 ----
+// ---- Winograd F(2x2, 3x3) and F(4x4, 3x3) (kernels/common/winograd.h): 3x3 kernels at stride 1 ----
+// Written for 2x2 tiles below; F(4x4, 3x3) is the same with t = 4 for 2:
+// t x t tiles from (t + 2) x (t + 2) patches of the plane's stride-t phases,
+// (t + 2)^2 points (16 or 36) in U, V and M.
 // The output in 2x2 tiles; tile (ti, tj) reads the 4x4 patch of the padded
 // input P at rows 2 ti.., columns 2 tj... Split by stride 2 into its four
 // phases P_ab[u, v] = P[2 u + a, 2 v + b] (rows of Wq = tiles_w + 1), P puts

@@ -44,7 +44,8 @@
 //   16 matrix products in the direct kernel's register tiles; the weight
 //   gradient is the adjoint, G^T [sum over tiles (A dY A^T) (.) (B^T d B)] G.
 //   Chosen by the policy below for >= 64 channels in and out and >= 64
-//   output tiles.
+//   output tiles. The forward takes F(4x4, 3x3) instead (36 products per
+//   4x4 outputs, 6x6 patches) from 64 filled 4x4 tiles in the batch.
 //   Details at the "Winograd" section of conv.cpp.
 // - depthwise across channels (float, depthwise with channel multiplier 1;
 //   every pass): a task interleaves `lanes` channels of one image, channels
@@ -115,7 +116,7 @@ ConvDirectPolicy conv_direct_policy();
 bool conv_direct_policy_named(std::string_view name, ConvDirectPolicy& policy);
 
 // The algorithm the cpu kernels run for `pass` in T: conv2d_algorithm_name's,
-// or "winograd", "direct", "pointwise-tiles", "depthwise-channels" (for
+// or "winograd", "winograd4", "direct", "pointwise-tiles", "depthwise-channels" (for
 // reports such as bench_conv's).
 template <typename T>
 const char* conv2d_cpu_algorithm_name(const Conv2dShape& s, Conv2dPass pass);

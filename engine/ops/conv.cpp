@@ -192,6 +192,11 @@ bool run_frozen_forward(const Tensor& y, const Tensor& x, const Tensor& w, const
     return false;
 }
 
+// Whether the forward may keep `weight`'s prepared form: under a
+// FrozenWeightsGuard, and contiguous (a strided weight's contiguous copy is
+// a new tensor on every call, and would be a new entry every time).
+bool frozen_weight(const Tensor& weight) { return weights_frozen() && weight.is_contiguous(); }
+
 // y = conv(x, w) + b [N, C_out, H_out, W_out], with `epilogue` applied (when
 // given) to every output plane; x, w and b detached and contiguous. `frozen`:
 // no gradient is recorded, and under a FrozenWeightsGuard the weights'
@@ -225,7 +230,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
     if (bias.defined()) inputs.push_back(bias);
     const bool record_graph = needs_grad(inputs);
     dispatch_floating(x.dtype(), "conv2d", [&]<typename T>() {
-        run_forward<T>(y, x_data, weight_data, bias_data, s, {}, !record_graph && weights_frozen());
+        run_forward<T>(y, x_data, weight_data, bias_data, s, {}, !record_graph && frozen_weight(weight));
     });
 
     if (record_graph) {
@@ -281,7 +286,7 @@ Tensor conv2d_batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bi
                         var_data.data<T>(), s.out_channels, eps);
         const math::BatchNormEpilogue<T> epilogue{mean, rstd, data_or_null<T>(gamma), data_or_null<T>(beta),
                                                   activation};
-        run_forward<T>(y, x_data, weight_data, bias_data, s, epilogue, weights_frozen());
+        run_forward<T>(y, x_data, weight_data, bias_data, s, epilogue, frozen_weight(weight));
     });
     return y;
 }

@@ -370,6 +370,7 @@ void gemm_backward_weight(T* dw, const T* dy, const T* x, const Conv2dShape& s, 
 //   q + (h / s_h) Wq + w / s_w:
 // on that flat axis (rows of width Wq, the Wq - W_out extra columns of each
 // row computed and thrown away) every tap is a contiguous run at any stride.
+
 // The rows x [width] of a plane into their column phases at stride S = 2
 // or 4: P[u, S v + b] = x[S v + b - p_w] for phase b, whose row starts at
 // row + b phase_size (wq floats; none written past them). x[S e + r] goes
@@ -1811,8 +1812,9 @@ int64_t winograd_tile(const Conv2dShape& s, Conv2dPass pass) {
     return pass == Conv2dPass::forward && filled && s.batch * tiles_h * tiles_w >= 64 ? 4 : 2;
 }
 
-// The distance between two points' matrices in V [16][C][Q] (M [16][K'][Q],
-// DY [16][K][Q]): rows Q floats rounded up to an odd number of cache lines.
+// The distance between two points' matrices in V [points][C][Q] (M
+// [points][K'][Q], DY [16][K][Q]): rows Q floats rounded up to an odd number
+// of cache lines.
 // Exactly rows Q apart (32 x 64 floats, 8 KiB, in resnet18's layer1 blocks)
 // the 16 stores of a vector of tiles' input transform, and the 16 loads of
 // its output transform, all fell in one set of the 8-way L1 (4 KiB apart
@@ -2009,7 +2011,8 @@ void winograd_tiles(float* y, const float* x, const float* w, const float* prepa
 
     // M [points][K'][Q] = U V: point j, output rows k0 .. k0 + R (points point_stride apart in V and M)
     const auto multiply = [&](float* M, const float* V, int64_t Q, int64_t j, int64_t k0) {
-        product_rows(M + j * point_stride(Kp, Q) + k0 * Q, Q, Q, transformed + (j * Kp + k0) * C, C, V + j * point_stride(C, Q), Q, C);
+        product_rows(M + j * point_stride(Kp, Q) + k0 * Q, Q, Q, transformed + (j * Kp + k0) * C, C,
+                     V + j * point_stride(C, Q), Q, C);
     };
     // y's rows of the block, output channel k of image n0 + n: the tile's
     // values plus bias, then the epilogue (RowsFinish), or added into y

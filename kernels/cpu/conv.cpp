@@ -1800,7 +1800,8 @@ bool winograd_applies(const Conv2dShape& s, Conv2dPass pass) {
 // (64 tiles) 0.89, 64 at 16x16 (16 tiles) 1.13; batch 8, 128 at 8x8 (32
 // tiles) 1.11, the rest 0.79-0.84; batch 32, two threads, all four 0.73-0.85;
 // a 13x11 plane (a third of its 16x12 outputs thrown away) 1.12-1.41. The
-// input gradient stays F(2x2, 3x3): level or slower in the same runs.
+// input gradient stays F(2x2, 3x3): F(4x4) took 0.70-1.34 of its time at
+// batch 32 in one noisy run.
 int64_t winograd_tile(const Conv2dShape& s, Conv2dPass pass) {
     switch (direct_policy.load(std::memory_order_relaxed)) {
         case ConvDirectPolicy::winograd4: return 4;

@@ -244,6 +244,25 @@ TEST_CASE("conv2d in float gives the same bits on one thread and on two (direct,
     for (const ConvSetting& setting : settings) check_same_bits_on_one_and_two_threads(setting);
 }
 
+// Y = A^T [(G g G^T) (.) (B^T d B)] A of F(Tile x Tile, 3x3) against
+// y[a][b] = sum_{i,j} g[i][j] d[a + i][b + j], in double; u, v, m and y
+// are left for further checks
+template <int Tile>
+void check_tile_is_the_correlation(const double* d, const double* g, double* u, double* v, double* m, double* y) {
+    using F = math::WinogradTransforms<Tile>;
+    F::kernel(u, g);
+    F::input(v, d);
+    for (int k = 0; k < F::points; ++k) m[k] = u[k] * v[k];
+    F::output(y, m);
+    for (int a = 0; a < Tile; ++a)
+        for (int b = 0; b < Tile; ++b) {
+            double direct = 0;
+            for (int i = 0; i < 3; ++i)
+                for (int j = 0; j < 3; ++j) direct += g[3 * i + j] * d[F::side * (a + i) + b + j];
+            CHECK(y[Tile * a + b] == doctest::Approx(direct).epsilon(1e-12));
+        }
+}
+
 TEST_CASE("Winograd F(2x2, 3x3) in double: one tile equals the direct correlation, and the adjoints are adjoint") {
     std::mt19937 random(11);
     std::normal_distribution<double> normal;
@@ -251,19 +270,8 @@ TEST_CASE("Winograd F(2x2, 3x3) in double: one tile equals the direct correlatio
     for (double& value : d) value = normal(random);
     for (double& value : g) value = normal(random);
     for (double& value : dy) value = normal(random);
-    // Y = A^T [(G g G^T) (.) (B^T d B)] A against y[a][b] = sum_{i,j} g[i][j] d[a + i][b + j]
     double u[16], v[16], m[16], y[4];
-    math::winograd_kernel(u, g);
-    math::winograd_input(v, d);
-    for (int k = 0; k < 16; ++k) m[k] = u[k] * v[k];
-    math::winograd_output(y, m);
-    for (int a = 0; a < 2; ++a)
-        for (int b = 0; b < 2; ++b) {
-            double direct = 0;
-            for (int i = 0; i < 3; ++i)
-                for (int j = 0; j < 3; ++j) direct += g[3 * i + j] * d[4 * (a + i) + b + j];
-            CHECK(y[2 * a + b] == doctest::Approx(direct).epsilon(1e-12));
-        }
+    check_tile_is_the_correlation<2>(d, g, u, v, m, y);
     // <dy, A^T m A> = <A dy A^T, m>  and  <s, G g G^T> = <G^T s G, g>
     double adjoint_m[16], dg[9];
     math::winograd_output_adjoint(adjoint_m, dy);
@@ -284,17 +292,7 @@ TEST_CASE("Winograd F(4x4, 3x3) in double: one tile equals the direct correlatio
     double d[36], g[9], u[36], v[36], m[36], y[16];
     for (double& value : d) value = normal(random);
     for (double& value : g) value = normal(random);
-    math::winograd4_kernel(u, g);
-    math::winograd4_input(v, d);
-    for (int k = 0; k < 36; ++k) m[k] = u[k] * v[k];
-    math::winograd4_output(y, m);
-    for (int a = 0; a < 4; ++a)
-        for (int b = 0; b < 4; ++b) {
-            double direct = 0;
-            for (int i = 0; i < 3; ++i)
-                for (int j = 0; j < 3; ++j) direct += g[3 * i + j] * d[6 * (a + i) + b + j];
-            CHECK(y[4 * a + b] == doctest::Approx(direct).epsilon(1e-12));
-        }
+    check_tile_is_the_correlation<4>(d, g, u, v, m, y);
 }
 
 // Odd output sizes (a last tile partly outside), partial blocks of output

@@ -186,29 +186,27 @@ KILN_HD void winograd4_output(T* y, const T* m) {
     for (int i = 0; i < 4; ++i) winograd4_output_1d(y + 4 * i, 1, t + 6 * i, 1);
 }
 
-// The two as one type for code written over the tile size: F(Tile x Tile, 3x3)
-// from Side x Side patches, Side^2 points.
+// The two as one type for code written over the tile size: F(Tile x Tile,
+// 3x3) from Side x Side patches, Side^2 points.
 template <int Tile>
-struct WinogradTransforms;
-template <>
-struct WinogradTransforms<2> {
-    static constexpr int tile = 2, side = 4, points = 16;
+struct WinogradTransforms {
+    static_assert(Tile == 2 || Tile == 4);
+    static constexpr int tile = Tile, side = Tile + 2, points = side * side;
     template <typename T>
-    static KILN_HD void input(T* v, const T* d) { winograd_input(v, d); }
+    static KILN_HD void input(T* v, const T* d) {
+        if constexpr (Tile == 2) winograd_input(v, d);
+        else winograd4_input(v, d);
+    }
     template <typename T>
-    static KILN_HD void kernel(T* u, const T* g) { winograd_kernel(u, g); }
+    static KILN_HD void kernel(T* u, const T* g) {
+        if constexpr (Tile == 2) winograd_kernel(u, g);
+        else winograd4_kernel(u, g);
+    }
     template <typename T>
-    static KILN_HD void output(T* y, const T* m) { winograd_output(y, m); }
-};
-template <>
-struct WinogradTransforms<4> {
-    static constexpr int tile = 4, side = 6, points = 36;
-    template <typename T>
-    static KILN_HD void input(T* v, const T* d) { winograd4_input(v, d); }
-    template <typename T>
-    static KILN_HD void kernel(T* u, const T* g) { winograd4_kernel(u, g); }
-    template <typename T>
-    static KILN_HD void output(T* y, const T* m) { winograd4_output(y, m); }
+    static KILN_HD void output(T* y, const T* m) {
+        if constexpr (Tile == 2) winograd_output(y, m);
+        else winograd4_output(y, m);
+    }
 };
 
 }  // namespace kiln::math

@@ -1791,11 +1791,17 @@ bool winograd_applies(const Conv2dShape& s, Conv2dPass pass) {
     return (channels >= 64 && tiles >= 64) || (channels >= 32 && (tiles >= 2048 || per_image >= 256));
 }
 
+// The batch's 4x4 output tiles when its planes (nearly) fill them, at most
+// 1/9 of the computed outputs past the plane; 0 when they do not.
+int64_t filled_4x4_tiles(const Conv2dShape& s) {
+    const int64_t tiles_h = (s.out_h + 3) / 4, tiles_w = (s.out_w + 3) / 4;
+    return 16 * tiles_h * tiles_w * 8 <= 9 * s.out_h * s.out_w ? s.batch * tiles_h * tiles_w : 0;
+}
+
 // The tile of the forward and input-gradient passes where winograd_applies:
 // F(4x4, 3x3) or F(2x2, 3x3) (the weight gradient is F(2x2, 3x3)'s adjoint).
-// `automatic` takes F(4x4, 3x3) for a forward with at least 64 4x4 tiles in
-// the batch that its planes (nearly) fill: at most 1/9 of the computed
-// outputs past the plane. Measured against F(2x2, 3x3) (docs/benchmarks.md
+// `automatic` takes F(4x4, 3x3) for a forward with at least 64 filled 4x4
+// tiles (filled_4x4_tiles). Measured against F(2x2, 3x3) (docs/benchmarks.md
 // round 10), resnet18's layers: batch 1, one thread, 32 channels at 32x32
 // (64 tiles) 0.89, 64 at 16x16 (16 tiles) 1.13; batch 8, 128 at 8x8 (32
 // tiles) 1.11, the rest 0.79-0.84; batch 32, two threads, all four 0.73-0.85;
@@ -1808,9 +1814,7 @@ int64_t winograd_tile(const Conv2dShape& s, Conv2dPass pass) {
         case ConvDirectPolicy::winograd: return 2;
         default: break;
     }
-    const int64_t tiles_h = (s.out_h + 3) / 4, tiles_w = (s.out_w + 3) / 4;
-    const bool filled = 16 * tiles_h * tiles_w * 8 <= 9 * s.out_h * s.out_w;
-    return pass == Conv2dPass::forward && filled && s.batch * tiles_h * tiles_w >= 64 ? 4 : 2;
+    return pass == Conv2dPass::forward && filled_4x4_tiles(s) >= 64 ? 4 : 2;
 }
 
 // The distance between two points' matrices in V [points][C][Q] (M
@@ -1886,9 +1890,8 @@ int winograd_prepared_tile(const Conv2dShape& s) {
     }
     const int64_t fewest = std::min(s.in_channels, s.out_channels), most = std::max(s.in_channels, s.out_channels);
     if (fewest < 32) return 0;
-    const int64_t tiles4_h = (s.out_h + 3) / 4, tiles4_w = (s.out_w + 3) / 4, tiles4 = s.batch * tiles4_h * tiles4_w;
-    const bool filled = 16 * tiles4_h * tiles4_w * 8 <= 9 * s.out_h * s.out_w;
-    if (filled && (tiles4 >= 64 || (tiles4 >= 16 && most <= 64))) return 4;
+    const int64_t tiles4 = filled_4x4_tiles(s);
+    if (tiles4 >= 64 || (tiles4 >= 16 && most <= 64)) return 4;
     return s.batch * ((s.out_h + 1) / 2) * ((s.out_w + 1) / 2) >= 16 ? 2 : 0;
 }
 

@@ -53,10 +53,13 @@ int64_t workspace_size(Device device, DType dtype, const Conv2dShape& s, Conv2dP
 
 // The im2col buffers and per-thread partial sums, on the device that runs the
 // kernels, from its caching allocator (a training step asks for the same size
-// every time, so this is a cache hit).
-Tensor workspace_for(const Conv2dShape& s, Conv2dPass pass, DType dtype, Device device) {
-    const int64_t size = workspace_size(device, dtype, s, pass);
+// every time, so this is a cache hit); none for size 0.
+Tensor workspace_of_size(int64_t size, DType dtype, Device device) {
     return size > 0 ? Tensor::empty({size}, dtype, device) : Tensor();
+}
+// The workspace the backend's algorithm needs for `pass`.
+Tensor workspace_for(const Conv2dShape& s, Conv2dPass pass, DType dtype, Device device) {
+    return workspace_of_size(workspace_size(device, dtype, s, pass), dtype, device);
 }
 
 template <typename T>
@@ -183,8 +186,7 @@ bool run_frozen_forward(const Tensor& y, const Tensor& x, const Tensor& w, const
             to.resize(size_t(cpu::conv2d_prepared_size(s, kind)));
             cpu::conv2d_prepare(to.data(), w.data<float>(), s, kind);
         });
-        const int64_t size = cpu::conv2d_prepared_workspace_size(s, kind);
-        const Tensor workspace = size > 0 ? Tensor::empty({size}, x.dtype(), x.device()) : Tensor();
+        const Tensor workspace = workspace_of_size(cpu::conv2d_prepared_workspace_size(s, kind), x.dtype(), x.device());
         cpu::conv2d_forward_prepared(y.data<float>(), x.data<float>(), prepared->data(), kind, data_or_null<float>(b), s,
                                      data_or_null<float>(workspace), epilogue);
         return true;
